@@ -88,6 +88,7 @@ _CATALOG = [
     ReasonKind("offset-binary", "info", "", "offset needs the binary",
                "Whether symbol+offset is an instruction boundary, an ftrace site or a refused instruction "
                "needs the kernel image (issue: instruction-level verdicts)."),
+    ReasonKind("note", "info", "", "note", "Additional information about how the verdict was reached."),
 ]
 
 CATALOG: dict[str, ReasonKind] = {r.id: r for r in _CATALOG}

@@ -61,3 +61,11 @@ def captures(query: Query, node: Node) -> dict[str, list[Node]]:
 
 def text(node: Node) -> str:
     return node.text.decode("utf-8", "replace")
+
+
+def raw_captures(query: Query, node: Node) -> dict[str, list[Node]]:
+    """{capture: [nodes]} as the API returns it: lists NOT in document order.
+
+    For hot paths that sort (or do not need order) themselves: sorting every list
+    costs more than the few callers that need order."""
+    return QueryCursor(query).captures(node)

@@ -113,3 +113,17 @@ class CheckResult:
     @property
     def exit_code(self) -> int:
         return 0 if all(v.ok for v in self.verdicts) else 1
+
+
+@dataclass(frozen=True)
+class BlacklistEntry:
+    """One symbol the kernel's kprobe blacklist would hold (debugfs kprobes/blacklist)."""
+
+    name: str
+    reason_id: str  # nokprobe-symbol, kprobes-text, noinstr, entry-text, irqentry-text, ...
+    evidence: Evidence
+    in_debugfs: bool = True  # False for arch_within_kprobe_blacklist-only ranges (arm, powerpc)
+    config_dependent: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)

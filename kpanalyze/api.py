@@ -1,0 +1,140 @@
+"""Entry points callable from Python; the CLI is a thin layer over these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .errors import InputError
+from .verdict import KINDS, VIAS, BlacklistEntry, CheckResult, ProbePoint
+
+
+def default_kernel() -> Path:
+    """The embedded sample tree (shipped inside the package)."""
+    from .resources import sample_kernel_path
+
+    return sample_kernel_path()
+
+
+@dataclass
+class Kernel:
+    """An opened tree with its (built, up to date) fact index."""
+
+    tree: object
+    index: object
+
+    def model(self, arch: str, config=None):
+        from .model import KernelModel
+
+        return KernelModel(self.tree, self.index, arch, config)
+
+
+def open_kernel(kernel: Path | None = None, *, progress: bool = False, workers: int | None = None,
+                refresh: bool = True) -> Kernel:
+    """Open a tree and bring its fact index up to date (incremental)."""
+    from .index import FactIndex
+    from .tree import KernelTree
+
+    tree = KernelTree(Path(kernel) if kernel else default_kernel())
+    index = FactIndex.open(tree)
+    if refresh:
+        index.build(progress=progress, workers=workers)
+    return Kernel(tree, index)
+
+
+def build_index(kernel: Path | None = None, workers: int | None = None, progress: bool = True):
+    """Build or refresh the fact index of a tree; returns the build statistics."""
+    from .index import FactIndex
+    from .tree import KernelTree
+
+    tree = KernelTree(Path(kernel) if kernel else default_kernel())
+    return FactIndex.open(tree).build(progress=progress, workers=workers)
+
+
+def load_config(config: Path | str | None):
+    if config is None:
+        return None
+    from .config import KernelConfig
+
+    return KernelConfig.load(Path(config))
+
+
+def _supports(k: Kernel, arch: str, config=None) -> bool:
+    from .archhooks import read_arch_hooks
+
+    return read_arch_hooks(k.index, k.tree.read, arch, config).supports_kprobes
+
+
+def all_arches(kernel: Path | None = None, *, opened: Kernel | None = None) -> list[str]:
+    """Every arch directory of the tree (arch/*/ with a Kconfig)."""
+    k = opened or open_kernel(kernel)
+    return list(k.tree.arches())
+
+
+def supported_arches(kernel: Path | None = None, *, opened: Kernel | None = None) -> list[str]:
+    """Arch directories of the tree that can enable kprobes (select HAVE_KPROBES)."""
+    k = opened or open_kernel(kernel)
+    prefixes = {s.path.split("/")[1] for s in k.index.kconfig_selects("arch/") if s.symbol == "HAVE_KPROBES"}
+    return [a for a in k.tree.arches() if a in prefixes]
+
+
+def resolve_arches(k: Kernel, arches: Sequence[str] | None, config) -> list[str]:
+    from .arches import canonical_arch
+
+    tree_arches = list(k.tree.arches())
+    if arches:
+        out = [canonical_arch(a, tree_arches) for a in arches]
+        missing = [a for a in out if a not in tree_arches]
+        if missing:
+            raise InputError(f"{k.tree.root}: no arch/{missing[0]}/ directory in this tree")
+        return list(dict.fromkeys(out))
+    if config is not None:
+        hint = config.arch_hint()
+        if hint:
+            return [canonical_arch(hint, tree_arches)]
+    return supported_arches(opened=k)
+
+
+def parse_points(points: Iterable[str | ProbePoint]) -> list[ProbePoint]:
+    out = []
+    for p in points:
+        out.append(p if isinstance(p, ProbePoint) else ProbePoint.parse(p))
+    if not out:
+        raise InputError("no probe point given")
+    return out
+
+
+def check(points: Iterable[str | ProbePoint], *, arches: Sequence[str] | None = None,
+          kernel: Path | None = None, config: Path | None = None,
+          via: str = "tracefs", kinds: Sequence[str] = KINDS,
+          progress: bool = False, opened: Kernel | None = None) -> CheckResult:
+    """Verdicts for every point x arch x kind. Raises InputError on bad input.
+    Without arches: the config's arch if a config is given, else every arch that
+    supports kprobes."""
+    from .analysis.verdicts import judge_many
+
+    if via not in VIAS:
+        raise InputError(f"unknown front end {via!r}: use one of {', '.join(VIAS)}")
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise InputError(f"unknown probe kind {bad[0]!r}: use kprobe or kretprobe")
+    pts = parse_points(points)
+    cfg = load_config(config)
+    k = opened or open_kernel(kernel, progress=progress)
+    result = CheckResult(kernel=str(k.tree.root), kernel_version=k.tree.version,
+                         config=str(config) if config else "")
+    for arch in resolve_arches(k, arches, cfg):
+        result.verdicts.extend(judge_many(k.model(arch, cfg), pts, tuple(kinds), via))
+    return result
+
+
+def blacklist(arch: str, *, kernel: Path | None = None, config: Path | None = None,
+              progress: bool = False, opened: Kernel | None = None) -> list[BlacklistEntry]:
+    """Every symbol the kernel's kprobe blacklist would hold on this arch, with its reason."""
+    from .analysis.blacklist import predict_blacklist
+
+    cfg = load_config(config)
+    k = opened or open_kernel(kernel, progress=progress)
+    (arch,) = resolve_arches(k, [arch], cfg)
+    return predict_blacklist(k.model(arch, cfg))

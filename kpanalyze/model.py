@@ -1,0 +1,236 @@
+"""KernelModel: the facts of one tree joined for one arch and an optional config.
+
+It answers "which definitions of this name exist on this arch, are they built, and
+what do their annotations and Makefiles say" — the analyses turn that into verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from .analysis.inlining import InlineEstimate, estimate
+from .annotations import annotation
+from .archhooks import ArchHooks, read_arch_hooks
+from .arches import arch_spec
+from .buildmap import BuildMap
+from .conditions import evaluate_all
+from .facts import AsmSymbol, FlagRemoval, FunctionDef, Registration
+from .verdict import Evidence
+
+CLONE_MARKERS = (".isra.", ".constprop.", ".part.", ".cold", ".llvm.", ".lto_priv.")
+
+
+def split_clone(name: str) -> tuple[str, str]:
+    """`foo.isra.0` -> ("foo", ".isra.0"); names starting with '.' are asm labels, kept."""
+    if "." not in name[1:]:
+        return name, ""
+    i = name.index(".", 1)
+    return name[:i], name[i:]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One definition of a name that may end up in kallsyms on this arch."""
+
+    name: str
+    path: str
+    line: int
+    fn: FunctionDef | None  # C definition (possibly macro-generated)
+    asm: AsmSymbol | None  # assembler label
+    build: str  # "y", "m", "n", "unknown", "unlisted", "header"
+    build_evidence: tuple[Evidence, ...]
+    build_conditions: tuple[str, ...]
+    cond: bool | None  # the enclosing #if conditions under the config (None: unknown)
+    inline: InlineEstimate | None  # C only
+    ftrace_removed: FlagRemoval | None
+
+    @property
+    def excluded(self) -> bool:
+        return self.build == "n" or self.cond is False
+
+    @property
+    def p_absent(self) -> float:
+        if self.excluded:
+            return 1.0
+        if self.asm is not None:
+            return 0.0 if self.asm.is_function else 1.0
+        return self.inline.p_absent if self.inline else 0.0
+
+    @property
+    def keywords(self) -> tuple[str, ...]:
+        return self.fn.keywords if self.fn else ()
+
+    @property
+    def config_dependent(self) -> bool:
+        return self.build == "unknown" or self.cond is None
+
+    @property
+    def evidence(self) -> Evidence:
+        return Evidence(self.path, self.line)
+
+
+class KernelModel:
+    """Facts of one indexed tree for one arch (and config, or None)."""
+
+    def __init__(self, tree, index, arch: str, config=None):
+        self.tree = tree
+        self.index = index
+        self.arch = arch
+        self.config = config
+        self.spec = arch_spec(arch)
+
+    # -- per-arch knowledge read from the tree ------------------------------------
+    @cached_property
+    def hooks(self) -> ArchHooks:
+        return read_arch_hooks(self.index, self.tree.read, self.arch, self.config)
+
+    @cached_property
+    def buildmap(self) -> BuildMap:
+        return BuildMap(self.index.kbuild_facts(), self.arch, self.config)
+
+    @cached_property
+    def registrations(self) -> dict[str, list[tuple[Registration, bool | None]]]:
+        """name -> [(registration, active)] for registrations that can apply on this arch."""
+        out: dict[str, list] = {}
+        for reg in self.index.registrations():
+            if not self.on_arch(reg.path):
+                continue
+            state = self.file_state(reg.path)[0]
+            if state == "n":
+                continue
+            active = evaluate_all(reg.conditions, self.config, self.arch,
+                                  **({"assembly": True} if reg.path.endswith(".S") else {}))
+            if active is False:
+                continue
+            if state == "unknown" and active is True:
+                active = None
+            out.setdefault(reg.name, []).append((reg, active))
+        return out
+
+    @cached_property
+    def trace_events(self):
+        from .generated import TraceEvents, trace_macro_uses
+
+        return TraceEvents.from_uses(trace_macro_uses(self.index))
+
+    def generated_origin(self, name: str):
+        """How a syscall or tracepoint macro family generates `name`, if it does."""
+        from .generated import syscall_origin, tracepoint_origin
+
+        return (syscall_origin(self.index, name, self.spec.syscall_prefixes,
+                               self.spec.compat_syscall_prefixes, self.on_arch)
+                or tracepoint_origin(self.trace_events, name, self.on_arch))
+
+    # -- config semantics ---------------------------------------------------------
+    def config_flag(self, symbol: str, default: bool) -> bool:
+        if self.config is None:
+            return default
+        return bool(self.config.enabled(symbol))
+
+    @cached_property
+    def tracefs_checks_notrace(self) -> bool:
+        """trace_kprobe refuses notrace functions only with DYNAMIC_FTRACE and
+        without KPROBE_EVENTS_ON_NOTRACE (kernel/trace/trace_kprobe.c)."""
+        return self.config_flag("DYNAMIC_FTRACE", True) and not self.config_flag(
+            "KPROBE_EVENTS_ON_NOTRACE", False)
+
+    # -- files ---------------------------------------------------------------------
+    def on_arch(self, path: str) -> bool:
+        if not path.startswith("arch/"):
+            return True
+        return path.startswith(f"arch/{self.arch}/")
+
+    def file_state(self, path: str) -> tuple[str, tuple[Evidence, ...], tuple[str, ...]]:
+        if path.endswith(".h"):
+            return "header", (), ()
+        st = self.buildmap.status(path)
+        ev = tuple(Evidence(p, l) for p, l in st.evidence)
+        return st.state, ev, tuple(st.conditions)
+
+    # -- candidates -----------------------------------------------------------------
+    def candidates_many(self, names) -> dict[str, list[Candidate]]:
+        names = list(dict.fromkeys(names))
+        fns = self.index.functions_many(names)
+        asms = self.index.asm_symbols_many(names)
+        refs = self.index.refs_many(names)
+        out: dict[str, list[Candidate]] = {}
+        for name in names:
+            uses = {}
+            for r in refs.get(name, ()):
+                c, t = uses.get(r.path, (0, 0))
+                uses[r.path] = (c + r.calls, t + r.address_taken)
+            regs = {reg.path for reg, _ in self.registrations.get(name, ())}
+            cands = []
+            for fn in fns.get(name, ()):
+                if not self.on_arch(fn.path):
+                    continue
+                calls, taken = uses.get(fn.path, (0, 0))
+                cands.append(self._candidate_c(fn, calls, taken, fn.path in regs))
+            for sym in asms.get(name, ()):
+                if self.on_arch(sym.path):
+                    cands.append(self._candidate_asm(sym))
+            out[name] = cands
+        return out
+
+    def candidates(self, name: str) -> list[Candidate]:
+        return self.candidates_many([name])[name]
+
+    def other_arch_definitions(self, name: str) -> list[Evidence]:
+        return [Evidence(f.path, f.line) for f in self.index.functions(name) if not self.on_arch(f.path)] + [
+            Evidence(a.path, a.line) for a in self.index.asm_symbols(name) if not self.on_arch(a.path)]
+
+    def _candidate_c(self, fn: FunctionDef, calls: int, taken: int, registered: bool) -> Candidate:
+        state, ev, conds = self.file_state(fn.path)
+        cond = evaluate_all(fn.conditions, self.config, self.arch)
+        kws = fn.keywords
+        if self.config is not None and not self.config.enabled("KPROBES") and "nokprobe_inline" in kws:
+            kws = tuple("inline" if k == "nokprobe_inline" else k for k in kws)
+            fn = FunctionDef(**{**fn.__dict__, "keywords": kws})
+        return Candidate(
+            name=fn.name, path=fn.path, line=fn.line, fn=fn, asm=None, build=state,
+            build_evidence=ev, build_conditions=conds, cond=cond,
+            inline=estimate(fn, calls, taken, registered),
+            ftrace_removed=self.buildmap.ftrace_removed(fn.path) if fn.path.endswith(".c") else None,
+        )
+
+    def _candidate_asm(self, sym: AsmSymbol) -> Candidate:
+        state, ev, conds = self.file_state(sym.path)
+        cond = evaluate_all(sym.conditions, self.config, self.arch, assembly=True)
+        return Candidate(
+            name=sym.name, path=sym.path, line=sym.line, fn=None, asm=sym, build=state,
+            build_evidence=ev, build_conditions=conds, cond=cond, inline=None, ftrace_removed=None,
+        )
+
+    # -- annotations -----------------------------------------------------------------
+    def section_of(self, cand: Candidate) -> tuple[str, str]:
+        """(section, keyword that put it there) for a candidate; ("", "") for .text."""
+        if cand.asm is not None:
+            return cand.asm.section, cand.asm.section
+        for kw in cand.keywords:
+            if kw in self.spec.keyword_sections:
+                sec = self.spec.keyword_sections[kw]
+                if sec:
+                    return sec, kw
+                continue
+            ann = annotation(kw)
+            if ann and ann.section:
+                if ann.config and not self.config_flag(ann.config, True):
+                    continue
+                return ann.section, kw
+        return "", ""
+
+    def notrace_cause(self, cand: Candidate) -> tuple[str, Evidence] | None:
+        """Why this definition has no ftrace site, or None if it has one."""
+        if cand.asm is not None:
+            return "assembler code has no ftrace call site", cand.evidence
+        for kw in cand.keywords:
+            ann = annotation(kw)
+            if ann and ann.notrace:
+                if ann.config and not self.config_flag(ann.config, True):
+                    continue
+                return f"`{kw}` implies notrace", cand.evidence
+        if cand.ftrace_removed is not None:
+            fr = cand.ftrace_removed
+            return (f"{fr.path} builds it without ftrace flags ({fr.flags})", Evidence(fr.path, fr.line))
+        return None

@@ -1,0 +1,1 @@
+"""Renderers: thin pure functions from the result model to strings (the CLI prints them)."""

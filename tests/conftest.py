@@ -1,0 +1,104 @@
+"""Shared fixtures. Real-tree tests are marked `kernel` and fetch the Debian tree once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_kernel"
+CACHE = Path(os.environ.get("KPANALYZE_KERNEL_CACHE", ROOT / ".kernel-cache"))
+DEB_VERSION = "6.1.176-1"
+GROUNDTRUTH = ROOT.parent / "shared" / "groundtruth" / "linux-6.1.176"
+
+
+def fetch_real_tree() -> Path:
+    """Download and unpack linux-source-6.1=6.1.176-1 into the git-ignored cache (once)."""
+    tree = CACHE / "linux-source-6.1"
+    if (tree / "Makefile").is_file() and (tree / "kernel" / "kprobes.c").is_file():
+        return tree
+    CACHE.mkdir(parents=True, exist_ok=True)
+    deb = CACHE / f"linux-source-6.1_{DEB_VERSION}_all.deb"
+    if not deb.is_file():
+        subprocess.run(["apt-get", "download", f"linux-source-6.1={DEB_VERSION}"],
+                       cwd=CACHE, check=True)
+    unpacked = CACHE / "deb"
+    if not (unpacked / "usr/src/linux-source-6.1.tar.xz").is_file():
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+    tmp = CACHE / "linux-source-6.1.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    with tarfile.open(unpacked / "usr/src/linux-source-6.1.tar.xz") as tf:
+        tf.extractall(tmp, filter="tar")
+    (tmp / "linux-source-6.1").rename(tree)  # atomic: a killed fetch leaves no half tree
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tree
+
+
+@pytest.fixture(scope="session")
+def real_tree() -> Path:
+    return fetch_real_tree()
+
+
+@pytest.fixture(scope="session")
+def sample_tree() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def groundtruth() -> Path:
+    if not GROUNDTRUTH.is_dir():
+        pytest.skip(f"ground truth not present at {GROUNDTRUTH}")
+    return GROUNDTRUTH
+
+
+# Debian's kernel images ship the build config as /boot/config-<release>.
+IMAGE_PACKAGES = {
+    "x86": ("linux-image-6.1.0-50-amd64-unsigned", "amd64", "x86_64"),
+    "arm64": ("linux-image-6.1.0-50-arm64-unsigned", "arm64", "arm64"),
+    "arm": ("linux-image-6.1.0-50-armmp", "armhf", "armhf"),
+}
+
+
+def fetch_debian_config(arch: str) -> Path:
+    """Debian's 6.1.176 config for an arch: the ground-truth copy if present, else the
+    /boot/config-* of the matching linux-image package (downloaded once, cached)."""
+    pkg, deb_arch, gt_name = IMAGE_PACKAGES[arch]
+    gt = GROUNDTRUTH / gt_name / "config"
+    if gt.is_file():
+        return gt
+    cached = CACHE / "configs" / f"config-{deb_arch}"
+    if cached.is_file():
+        return cached
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    work = CACHE / "images"
+    work.mkdir(parents=True, exist_ok=True)
+    native = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
+    spec = f"{pkg}={DEB_VERSION}" if deb_arch == native else f"{pkg}:{deb_arch}={DEB_VERSION}"
+    if deb_arch != native:
+        foreign = subprocess.run(["dpkg", "--print-foreign-architectures"], capture_output=True, text=True).stdout.split()
+        if deb_arch not in foreign:
+            subprocess.run(["dpkg", "--add-architecture", deb_arch], check=True)
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+    debs = list(work.glob(f"{pkg}_{DEB_VERSION}_{deb_arch}.deb"))
+    if not debs:
+        subprocess.run(["apt-get", "download", spec], cwd=work, check=True)
+        debs = list(work.glob(f"{pkg}_{DEB_VERSION}_{deb_arch}.deb"))
+    out = work / f"x-{deb_arch}"
+    subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(out)], check=True)
+    (config,) = list((out / "boot").glob("config-*"))
+    tmp = cached.with_suffix(".partial")
+    shutil.copyfile(config, tmp)
+    tmp.rename(cached)
+    shutil.rmtree(out, ignore_errors=True)
+    return cached
+
+
+@pytest.fixture(scope="session")
+def debian_config():
+    return fetch_debian_config

@@ -51,7 +51,10 @@ def _parse_chunk(task):
         if data is not None:
             if extract:
                 try:
-                    extract_file(kind, p, data)
+                    if kind == "asm":  # with its #include context, as the index does
+                        extract_file(kind, p, data, read=lambda q: read_source(root, q, max_size)[0], deps=set())
+                    else:
+                        extract_file(kind, p, data)
                 except Exception:  # noqa: BLE001 - a missing extractor: nothing to time
                     pass
             else:

@@ -54,13 +54,13 @@ ANNOTATIONS: dict[str, Annotation] = {
 
 INLINE_KEYWORDS = frozenset(k for k, a in ANNOTATIONS.items() if a.inline in ("hint", "always"))
 
-_SECTION_RE = re.compile(r"""__section\(\s*"?([.\w]+)"?\s*\)|section\(\s*"([.\w]+)"\s*\)""")
+_SECTION_RE = re.compile(r"""section_*\(\s*"?([.\w]+)"?\s*\)""")
 
 
 def section_of(keyword: str) -> str:
     """`__section(".entry.text")` or `__attribute__(section(".x"))` -> the section name."""
     m = _SECTION_RE.search(keyword)
-    return (m.group(1) or m.group(2)) if m else ""
+    return m.group(1) if m else ""
 
 
 def annotation(keyword: str) -> Annotation | None:

@@ -493,7 +493,7 @@ class BuildMap:
         self.any_conds: list[str] = []
         self._dirs: dict[str, _Dir | None] = {}
         self.objects: dict[str, _Obj] = {}  # object stem ("kernel/kprobes") -> status
-        self._visited: dict[str, tuple[int, bool]] = {}
+        self._visited: dict[tuple[str, bool, bool], int] = {}
         self._named: dict[str, tuple[str, int]] | None = None
         self.top = self.topmake = self.archdir = None
         self.top = self._dir_from("", "Kbuild") or _Dir(self, "", "Kbuild", [], [])
@@ -573,7 +573,7 @@ class BuildMap:
                 sv = _split_var(r.variable)
                 if sv is None or sv[0] not in _LIST_BASES:
                     continue
-                line_state, name_known = self._line_state(d, r)
+                line_state = self._line_state(d, r)
                 is_lib = sv[0] == "libs"
                 for path, kind, extra, unsure in self._targets(d, r):
                     state = _unsure(_combine_dir("y", line_state), unsure)
@@ -587,11 +587,13 @@ class BuildMap:
         self._visit_rules(self.top, "y", False, (), (), lib_only=False)
 
     def _visit(self, path: str, state: str, lib_root: bool, conds, ev, lib_only: bool) -> None:
-        prev = self._visited.get(path)
+        """Walk directory `path` reached as `state`; lib_root: its lib.a is linked (listed
+        in libs-*); lib_only: only its lib-* lines (reached as .../lib.a)."""
+        key = (path, lib_root, lib_only)
         rank = _RANK[state]
-        if prev is not None and prev[0] >= rank and (prev[1] or not lib_root):
+        if self._visited.get(key, -1) >= rank:
             return
-        self._visited[path] = (max(rank, prev[0] if prev else -1), lib_root or bool(prev and prev[1]))
+        self._visited[key] = rank
         d = self.dir(path)
         if d is None:
             return
@@ -605,7 +607,7 @@ class BuildMap:
             is_lib = sv[0] == "lib"
             if lib_only and not is_lib:
                 continue
-            line_state, _ = self._line_state(d, r)
+            line_state = self._line_state(d, r)
             if is_lib:
                 if not lib_root:
                     line_state = "n"  # lib.a of this directory is not linked
@@ -623,7 +625,7 @@ class BuildMap:
                     obj_state = _unsure(_combine_obj(state, line_state), unsure)
                     self._add_object(d, path, obj_state, _dedup(rconds + extra), rev, is_lib)
 
-    def _line_state(self, d: _Dir, r: KbuildRule) -> tuple[str, bool]:
+    def _line_state(self, d: _Dir, r: KbuildRule) -> str:
         """y/m/n/u for one list line: its variable's suffix and its enclosing conditions."""
         gate = d.gate(r)
         name = d.name_of(r)
@@ -634,10 +636,10 @@ class BuildMap:
             suffix = None
         s = _suffix_state(suffix)
         if gate is False or s == "n":
-            return "n", name is not None
+            return "n"
         if gate is None:
-            return "u", name is not None
-        return s, name is not None
+            return "u"
+        return s
 
     def _targets(self, d: _Dir, r: KbuildRule):
         """(path, kind, extra conditions, unsure) for each word of a list line: kind "dir",

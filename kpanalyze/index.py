@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import os
 import sqlite3
 import sys
@@ -25,7 +26,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from . import facts as F
 from .errors import InputError
-from .tree import MAX_FILE_SIZE, KernelTree, SourceFile, read_source
+from .tree import KernelTree, SourceFile, read_source
 
 SCHEMA_VERSION = 1
 GENERATED = "<macro>"  # files.path of the rows produced by the link step
@@ -48,11 +49,10 @@ _NAME_INDEXES = {
     "macro_defs": ("name",), "macro_uses": ("name",), "refs": ("name",), "calls": ("callee",),
     "data": ("name",), "exports": ("name",), "object_macros": ("name_hash",),
 }
-# Kinds whose facts feed the link step (macro definitions and uses).
-_LINK_KINDS = ("c", "asm")
-# The extractor module of each kind; every other file of parsing/ counts as shared.
-_KIND_MODULES = {"c": "c_extract.py", "asm": "asm_extract.py", "kbuild": "kbuild.py",
-                 "kconfig": "kconfig.py", "link": "macros.py"}
+# The extractor modules of each kind; every other file of parsing/ counts as shared
+# (with facts.py, tsparse.py and queries/). The link step parses expansions with the C one.
+_KIND_MODULES = {"c": ("c_extract.py",), "asm": ("asm_extract.py",), "kbuild": ("kbuild.py",),
+                 "kconfig": ("kconfig.py",), "link": ("macros.py", "c_extract.py")}
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,13 @@ class BuildStats:
 
 # ---------------------------------------------------------------- extraction (worker side)
 
-def extract_file(kind: str, path: str, data: bytes) -> F.FileFacts:
-    """Run the extractor of `kind` on one file's bytes."""
+def extract_file(kind: str, path: str, data: bytes, **asm_context) -> F.FileFacts:
+    """Run the extractor of `kind` on one file's bytes (`asm_context`: see _extract_asm)."""
     if kind == "c":
         from .parsing.c_extract import extract_c
         return extract_c(path, data)
     if kind == "asm":
-        return _extract_asm(path, data)
+        return _extract_asm(path, data, **asm_context)
     if kind == "kbuild":
         from .parsing.kbuild import extract_kbuild
         return extract_kbuild(path, data)
@@ -86,10 +86,54 @@ def extract_file(kind: str, path: str, data: bytes) -> F.FileFacts:
     raise ValueError(f"unknown source kind {kind!r}")
 
 
-def _extract_asm(path: str, data: bytes) -> F.FileFacts:
-    # The one place to hand the assembler scanner a macro context once it takes one.
-    from .parsing.asm_extract import extract_asm
-    return extract_asm(path, data)
+# Hand .S files the macros of the headers they #include (DECLARE_IDTENTRY and friends
+# become asm macro invocations in entry_64.S). False: extract each .S on its own.
+ASM_MACRO_CONTEXT = True
+# tree path -> AsmHeader | None, shared by the .S files of one build in one process;
+# emptied at the start of every build (before workers fork).
+_HEADER_CACHE: dict = {}
+
+
+def _extract_asm(path: str, data: bytes, read: Callable[[str], bytes | None] | None = None,
+                 deps: set[str] | None = None) -> F.FileFacts:
+    """extract_asm with the #include closure of the file as macro context. `read(path)`
+    reads a tree file (None: no context); every tree path the include resolution looks
+    at, found or not, is added to `deps`, so the index re-extracts this file when one of
+    them changes, appears or goes."""
+    from .parsing import asm_extract
+    if read is None or not ASM_MACRO_CONTEXT:
+        return asm_extract.extract_asm(path, data)
+    asked: set[str] = set()
+    ctx = asm_extract.build_asm_context(path, data, asm_extract.arch_of_path(path), read,
+                                        _RecordingCache(_HEADER_CACHE, asked))
+    if deps is not None:
+        deps.update(p for p in asked if p != path)
+    return asm_extract.extract_asm(path, data, ctx)
+
+
+class _RecordingCache(dict):
+    """The header cache handed to build_asm_context: a view of the shared cache that
+    notes every path looked up (the shared cache hides repeated reads)."""
+
+    def __init__(self, shared: dict, asked: set[str]):
+        super().__init__()
+        self._shared, self._asked = shared, asked
+
+    def __contains__(self, p) -> bool:
+        self._asked.add(p)
+        return p in self._shared
+
+    def __getitem__(self, p):
+        self._asked.add(p)
+        return self._shared[p]
+
+    def get(self, p, default=None):
+        self._asked.add(p)
+        return self._shared.get(p, default)
+
+    def __setitem__(self, p, v) -> None:
+        self._asked.add(p)
+        self._shared[p] = v
 
 
 def name_hash(name: str) -> int:
@@ -111,11 +155,7 @@ def _pack(ff: F.FileFacts, relpath: str) -> dict:
     for table in F.FACT_TYPES:
         items = getattr(ff, table)
         if items:
-            pos = _PATH_POS[table]
-            rows = [F.fact_to_row(x) for x in items]
-            if pos is not None:
-                rows = [r if r[pos] != relpath else (*r[:pos], None, *r[pos + 1:]) for r in rows]
-            out[table] = rows
+            out[table] = list(map(_ROW_MAKERS[table](relpath), items))
     if ff.exports:
         out["exports"] = sorted(set(ff.exports))
     if ff.object_macros:
@@ -124,21 +164,27 @@ def _pack(ff: F.FileFacts, relpath: str) -> dict:
 
 
 def _work_one(root: str, max_size: int, relpath: str, kind: str, old_sha1: str | None) -> tuple:
-    """(relpath, status, sha1, packed facts, parse_errors, warnings, unavailable-kind)."""
+    """(relpath, status, sha1, packed facts, parse_errors, warnings, unavailable-kind, deps)."""
     data, warning = read_source(root, relpath, max_size)
     if data is None:
-        return relpath, "skip", "-", None, 0, [warning], None
+        return relpath, "skip", "-", None, 0, [warning], None, ()
     sha1 = hashlib.sha1(data).hexdigest()
     if sha1 == old_sha1:
-        return relpath, "same", sha1, None, 0, [], None
+        return relpath, "same", sha1, None, 0, [], None, ()
+    deps: set[str] = set()
     try:
-        ff = extract_file(kind, relpath, data)
+        if kind == "asm":
+            ff = extract_file(kind, relpath, data, read=lambda p: read_source(root, p, max_size)[0], deps=deps)
+        else:
+            ff = extract_file(kind, relpath, data)
     except ImportError as e:
         # An extractor not written yet: no facts, retried by the next build.
-        return relpath, "fail", "", None, 0, [], f"{kind} extractor unavailable ({e})"
+        return relpath, "fail", "", None, 0, [], f"{kind} extractor unavailable ({e})", ()
     except Exception as e:  # one bad file must not stop the build; retried next time
-        return relpath, "fail", "", None, 0, [f"{relpath}: {kind} extractor failed ({type(e).__name__}: {e})"], None
-    return relpath, "facts", sha1, _pack(ff, relpath), int(ff.parse_errors or 0), list(ff.warnings), None
+        return (relpath, "fail", "", None, 0, [f"{relpath}: {kind} extractor failed ({type(e).__name__}: {e})"],
+                None, ())
+    return (relpath, "facts", sha1, _pack(ff, relpath), int(ff.parse_errors or 0), list(ff.warnings), None,
+            sorted(deps))
 
 
 def _work_chunk(task: tuple) -> list[tuple]:
@@ -155,7 +201,30 @@ def _columns(cls) -> list[str]:
     return [f.name for f in fields(cls)]
 
 
-_PATH_POS = {t: (_columns(c).index("path") if "path" in _columns(c) else None) for t, c in F.FACT_TYPES.items()}
+def _row_maker(cls):
+    """fact_to_row for one class, fast (it runs for every fact of the tree), with the
+    path equal to `relpath` elided to None."""
+    names = _columns(cls)
+    get = operator.attrgetter(*names)
+    joined = [i for i, f in enumerate(fields(cls)) if str(f.type).startswith("tuple")]
+    pos = names.index("path") if "path" in names else None
+
+    def for_file(relpath: str):
+        def row(fact) -> tuple:
+            r = get(fact)
+            if not joined and (pos is None or r[pos] != relpath):
+                return r
+            r = list(r)
+            for i in joined:
+                r[i] = "\x1f".join(r[i])
+            if pos is not None and r[pos] == relpath:
+                r[pos] = None
+            return tuple(r)
+        return row
+    return for_file
+
+
+_ROW_MAKERS = {t: _row_maker(c) for t, c in F.FACT_TYPES.items()}
 
 
 def _select(table: str) -> str:
@@ -168,9 +237,14 @@ def _select(table: str) -> str:
 def _schema_sql() -> list[str]:
     stmts = [
         "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT)",
+        # fp: fingerprint of the extractor that produced the rows; stale: a file it
+        # depends on (an #include of a .S) changed, so it must be extracted again.
         "CREATE TABLE files(id INTEGER PRIMARY KEY, path TEXT UNIQUE NOT NULL, sha1 TEXT, size INTEGER,"
-        " mtime_ns INTEGER, kind TEXT, parse_errors INTEGER, fp TEXT)",
+        " mtime_ns INTEGER, kind TEXT, parse_errors INTEGER, fp TEXT, stale INTEGER NOT NULL DEFAULT 0)",
         "CREATE TABLE warnings(file_id INTEGER NOT NULL, message TEXT)",
+        # every tree path a file's extraction looked at (found or not): the headers of a .S
+        "CREATE TABLE deps(file_id INTEGER NOT NULL REFERENCES files(id), dep TEXT NOT NULL)",
+        "CREATE INDEX ix_deps_dep ON deps(dep)",  # from the start: used during builds
     ]
     for table, cls in F.FACT_TYPES.items():
         cols = ", ".join(f'"{f.name}" {_SQL_TYPES.get(str(f.type), "TEXT")}' for f in fields(cls))
@@ -183,7 +257,7 @@ def _schema_sql() -> list[str]:
 
 def _index_sql() -> list[str]:
     out = []
-    for table in (*F.FACT_TYPES, "exports", "warnings"):  # _HASHED: its primary key
+    for table in (*F.FACT_TYPES, "exports", "warnings", "deps"):  # _HASHED: its primary key
         out.append(f'CREATE INDEX IF NOT EXISTS "ix_{table}_file" ON "{table}"(file_id)')
     for table, cols in _NAME_INDEXES.items():
         for col in cols:
@@ -202,7 +276,7 @@ def _fingerprints() -> dict[str, str]:
     its files (and only those): own module + shared parsing helpers + queries."""
     pkg = Path(__file__).resolve().parent
     parsing = pkg / "parsing"
-    own = set(_KIND_MODULES.values())
+    own = {m for mods in _KIND_MODULES.values() for m in mods}
     shared: list[Path] = [pkg / "facts.py", pkg / "tsparse.py"]
     if parsing.is_dir():
         shared += sorted(p for p in parsing.rglob("*.py") if p.name not in own or p.parent != parsing)
@@ -213,9 +287,12 @@ def _fingerprints() -> dict[str, str]:
     for p in shared:
         base.update(str(p.relative_to(pkg.parent)).encode() + b"\0" + _read_or_empty(p) + b"\0")
     out = {}
-    for kind, module in _KIND_MODULES.items():
+    for kind, modules in _KIND_MODULES.items():
         h = base.copy()
-        h.update(module.encode() + b"\0" + _read_or_empty(parsing / module))
+        for module in modules:
+            h.update(module.encode() + b"\0" + _read_or_empty(parsing / module) + b"\0")
+        if kind == "asm":
+            h.update(b"macro-context" if ASM_MACRO_CONTEXT else b"alone")
         out[kind] = h.hexdigest()[:16]
     return out
 
@@ -382,13 +459,14 @@ class FactIndex:
         sources = list(tree.scan())
         warnings = list(tree.warnings[nwarn:])
 
-        known = {path: (fid, sha1, size, mtime, kind, fp) for fid, path, sha1, size, mtime, kind, fp in conn.execute(
-            "SELECT id, path, sha1, size, mtime_ns, kind, fp FROM files WHERE kind != 'generated'")}
+        known = {path: (fid, sha1, size, mtime, kind, fp, stale) for fid, path, sha1, size, mtime, kind, fp, stale in
+                 conn.execute("SELECT id, path, sha1, size, mtime_ns, kind, fp, stale FROM files "
+                              "WHERE kind != 'generated'")}
         todo: list[tuple[SourceFile, str | None]] = []
         reused = 0
         for sf in sources:
             k = known.get(sf.path)
-            if k is not None and k[4] == sf.kind and k[5] == fps[sf.kind] and k[1]:
+            if k is not None and k[4] == sf.kind and k[5] == fps[sf.kind] and k[1] and not k[6]:
                 if k[2] == sf.size and k[3] == sf.mtime_ns:
                     reused += 1
                     continue
@@ -400,20 +478,28 @@ class FactIndex:
 
         if removed or any(sf.path in known for sf, _ in todo):
             self._ensure_indexes()  # deletions by file_id need them (e.g. after a killed cold build)
+        writer = _Writer(conn, {p: (k[0], k[1]) for p, k in known.items()}, fps)
         if removed:
             conn.execute("BEGIN")
-            for _path, fid, _kind in removed:
-                self._delete_file_rows(fid)
+            for path, fid, _kind in removed:
+                writer.delete_rows(fid)
+                writer.mark_dependents(path)
                 conn.execute("DELETE FROM files WHERE id=?", (fid,))
-            if any(kind in _LINK_KINDS for _p, _f, kind in removed):
-                conn.execute("UPDATE meta SET value='1' WHERE key='link_dirty'")
+            writer.mark_link()
             conn.execute("COMMIT")
 
-        writer = _Writer(conn, {p: k[0] for p, k in known.items()}, fps)
         unavailable: set[str] = set()
+        _HEADER_CACHE.clear()  # headers may have changed since the last build in this process
         try:
             self._extract_all(todo, workers, progress, writer, warnings, unavailable)
             writer.flush()
+            # Second round: the .S files whose #included headers changed in the first.
+            by_path = {sf.path: sf for sf in sources}
+            again = [(by_path[p], None) for (p,) in conn.execute("SELECT path FROM files WHERE stale=1")
+                     if p in by_path]
+            if again:
+                self._extract_all(again, workers, progress, writer, warnings, unavailable)
+                writer.flush()
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
@@ -448,7 +534,7 @@ class FactIndex:
 
         def consume(results):
             for res in results:
-                relpath, _status, _sha1, _packed, _pe, file_warnings, unavail = res
+                relpath, _status, _sha1, _packed, _pe, file_warnings, unavail, _deps = res
                 warnings.extend(file_warnings)
                 if unavail:
                     unavailable.add(unavail)
@@ -486,10 +572,6 @@ class FactIndex:
             finally:
                 ex.shutdown(wait=True, cancel_futures=True)
 
-    def _delete_file_rows(self, fid: int) -> None:
-        for table in (*F.FACT_TYPES, *_NAME_LISTS, "warnings"):
-            self.conn.execute(f'DELETE FROM "{table}" WHERE file_id=?', (fid,))
-
     def _ensure_indexes(self) -> None:
         conn = self.conn
         have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
@@ -516,7 +598,8 @@ class FactIndex:
             warnings.append(f"link step skipped: macro expander unavailable ({e})")
             return False, 0
         except Exception as e:
-            warnings.append(f"link step failed ({type(e).__name__}: {e}); macro-generated facts are missing")
+            warnings.append(f"link step failed ({type(e).__name__}: {e}); "
+                            "macro-generated facts are stale or missing")
             return False, 0
         conn.execute("BEGIN")
         row = conn.execute("SELECT id FROM files WHERE path=?", (GENERATED,)).fetchone()
@@ -677,7 +760,8 @@ class FactIndex:
 
     def kconfig_selects(self, path_prefix: str = "") -> list[F.KconfigSelect]:
         """`select` lines of the arch Kconfig files under `path_prefix` ("arch/x86/")."""
-        return self._facts("kconfig_selects", "substr(COALESCE(t.path, f.path), 1, ?) = ?", (len(path_prefix), path_prefix))
+        return self._facts("kconfig_selects", "substr(COALESCE(t.path, f.path), 1, ?) = ?",
+                           (len(path_prefix), path_prefix))
 
     def iter_facts(self, table: str) -> Iterator:
         """Every fact of one table of facts.FACT_TYPES (for whole-tree passes)."""
@@ -712,9 +796,10 @@ class FactIndex:
 class _Writer:
     """Accumulates worker results; writes them in transactions of whole files."""
 
-    def __init__(self, conn: sqlite3.Connection, ids: dict[str, int], fps: dict[str, str]):
+    def __init__(self, conn: sqlite3.Connection, known: dict[str, tuple[int, str]], fps: dict[str, str]):
         self.conn = conn
-        self.ids = ids  # path -> files.id of the files already stored
+        self.ids = {p: fid for p, (fid, _sha1) in known.items()}  # path -> files.id, stored files
+        self.sha1 = {p: sha1 for p, (_fid, sha1) in known.items()}  # path -> content hash stored
         self.fps = fps
         self.pending: list[tuple[SourceFile, tuple]] = []
         self.rows = 0
@@ -726,6 +811,43 @@ class _Writer:
         self._insert_sql["exports"] = "INSERT INTO exports VALUES (?, ?)"
         self._insert_sql[_HASHED] = f'INSERT OR IGNORE INTO "{_HASHED}" VALUES (?, ?)'
         self._insert_sql["warnings"] = "INSERT INTO warnings VALUES (?, ?)"
+        self._insert_sql["deps"] = "INSERT INTO deps VALUES (?, ?)"
+        # The link step only has to run again when macro definitions, or uses of defined
+        # macros, come or go: most edits of a .c file change neither.
+        self.defined = {r[0] for r in conn.execute("SELECT DISTINCT name FROM macro_defs")}
+        self.link_dirty = False
+        # Dependents extracted in an earlier build may have read an older header; those of
+        # this build read the current one. No deps stored yet (cold build): nothing to mark.
+        self.track_deps = conn.execute("SELECT 1 FROM deps LIMIT 1").fetchone() is not None
+
+    def delete_rows(self, fid: int) -> None:
+        """Delete a stored file's fact rows (inside the caller's transaction)."""
+        conn = self.conn
+        if not self.link_dirty:
+            self.link_dirty = bool(
+                conn.execute("SELECT 1 FROM macro_defs WHERE file_id=? LIMIT 1", (fid,)).fetchone()
+                or any(r[0] in self.defined for r in conn.execute(
+                    "SELECT DISTINCT name FROM macro_uses WHERE file_id=?", (fid,))))
+        for table in self._insert_sql:
+            conn.execute(f'DELETE FROM "{table}" WHERE file_id=?', (fid,))
+
+    def mark_dependents(self, path: str) -> None:
+        """`path` changed, appeared or went: the files that looked at it are stale."""
+        if self.track_deps:
+            self.conn.execute("UPDATE files SET stale=1 WHERE id IN (SELECT file_id FROM deps WHERE dep=?)", (path,))
+
+    def note_new_rows(self, packed: dict) -> None:
+        defs = packed.get("macro_defs")
+        if defs:
+            self.defined.update(r[0] for r in defs)
+            self.link_dirty = True
+        elif not self.link_dirty:
+            self.link_dirty = any(r[0] in self.defined for r in packed.get("macro_uses", ()))
+
+    def mark_link(self) -> None:
+        """Record (in the current transaction) that the link step must run."""
+        if self.link_dirty:
+            self.conn.execute("UPDATE meta SET value='1' WHERE key='link_dirty'")
 
     def add(self, sf: SourceFile, res: tuple) -> None:
         self.pending.append((sf, res))
@@ -740,38 +862,39 @@ class _Writer:
             return
         conn = self.conn
         by_table: dict[str, list[tuple]] = {t: [] for t in self._insert_sql}
-        link_dirty = False
         conn.execute("BEGIN")
-        for sf, (relpath, status, sha1, packed, parse_errors, file_warnings, _u) in self.pending:
+        for sf, (relpath, status, sha1, packed, parse_errors, file_warnings, _u, deps) in self.pending:
             fid = self.ids.get(relpath)
             if status == "same":
                 conn.execute("UPDATE files SET size=?, mtime_ns=? WHERE id=?", (sf.size, sf.mtime_ns, fid))
                 self.rehashed += 1
                 continue
             self.extracted += 1
-            link_dirty |= sf.kind in _LINK_KINDS
             values = (sha1, sf.size, sf.mtime_ns, sf.kind, parse_errors, self.fps[sf.kind])
             if fid is not None:
-                for table in self._insert_sql:
-                    conn.execute(f'DELETE FROM "{table}" WHERE file_id=?', (fid,))
-                conn.execute("UPDATE files SET sha1=?, size=?, mtime_ns=?, kind=?, parse_errors=?, fp=? "
+                self.delete_rows(fid)
+                conn.execute("UPDATE files SET sha1=?, size=?, mtime_ns=?, kind=?, parse_errors=?, fp=?, stale=0 "
                              "WHERE id=?", (*values, fid))
             else:
                 fid = conn.execute("INSERT INTO files(sha1, size, mtime_ns, kind, parse_errors, fp, path) "
                                    "VALUES (?, ?, ?, ?, ?, ?, ?)", (*values, relpath)).lastrowid
                 self.ids[relpath] = fid
+            if sha1 != self.sha1.get(relpath) or not sha1:
+                self.mark_dependents(relpath)
+                self.sha1[relpath] = sha1
             if packed:
+                self.note_new_rows(packed)
                 for table, rows in packed.items():
                     if table in _NAME_LISTS:
                         by_table[table].extend((fid, n) for n in rows)
                     else:
                         by_table[table].extend((fid, *r) for r in rows)
             by_table["warnings"].extend((fid, w) for w in file_warnings)
+            by_table["deps"].extend((fid, d) for d in deps)
         for table, rows in by_table.items():
             if rows:
                 conn.executemany(self._insert_sql[table], rows)
-        if link_dirty:
-            conn.execute("UPDATE meta SET value='1' WHERE key='link_dirty'")
+        self.mark_link()
         conn.execute("COMMIT")
         self.pending.clear()
         self.rows = 0

@@ -15,8 +15,35 @@ from .archhooks import ArchHooks, read_arch_hooks
 from .arches import arch_spec
 from .buildmap import BuildMap
 from .conditions import evaluate_all
+from .parsing.object_macros import object_macros
 from .facts import AsmSymbol, FlagRemoval, FunctionDef, Registration
 from .verdict import Evidence
+
+# Keywords that are never annotation macros (skip the #define lookup).
+_PLAIN = frozenset({"static", "extern", "const", "volatile", "asmlinkage", "__visible", "__used",
+                    "__maybe_unused", "__always_unused", "__must_check", "__cold", "__hot", "__weak",
+                    "__attribute_const__", "__pure", "__noreturn", "noreturn", "__latent_entropy",
+                    "unsigned", "signed", "struct", "enum", "union"})
+
+
+def split_annotation_body(body: str) -> list[str]:
+    """`noinline notrace __attribute((__section__(".x")))` -> tokens, groups kept whole."""
+    out, cur, depth = [], "", 0
+    for ch in body:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch.isspace() and depth == 0:
+            if cur:
+                out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur:
+        out.append(cur)
+    return out
+
 
 CLONE_MARKERS = (".isra.", ".constprop.", ".part.", ".cold", ".llvm.", ".lto_priv.")
 
@@ -79,6 +106,7 @@ class KernelModel:
         self.arch = arch
         self.config = config
         self.spec = arch_spec(arch)
+        self._kw_cache: dict[str, tuple[str, ...]] = {}
 
     # -- per-arch knowledge read from the tree ------------------------------------
     @cached_property
@@ -180,10 +208,47 @@ class KernelModel:
         return [Evidence(f.path, f.line) for f in self.index.functions(name) if not self.on_arch(f.path)] + [
             Evidence(a.path, a.line) for a in self.index.asm_symbols(name) if not self.on_arch(a.path)]
 
+    # -- annotation macros defined by the tree itself ------------------------------
+    def expand_keyword(self, kw: str, depth: int = 0) -> tuple[str, ...]:
+        """Known annotations an unknown keyword macro stands for (`__init_memblock` ->
+        `__meminit` when !ARCH_KEEP_MEMBLOCK), read from its #define in the tree."""
+        if kw in self._kw_cache:
+            return self._kw_cache[kw]
+        self._kw_cache[kw] = ()  # recursion guard
+        out: list[str] = []
+        if depth < 5 and (kw[:1] == "_" or kw.islower()):
+            best = None
+            for path in self.index.is_macro(kw):
+                if not self.on_arch(path) or not path.endswith(".h"):
+                    continue
+                for m in object_macros(path, self.tree.read(path), {kw}):
+                    active = evaluate_all(m.conditions, self.config, self.arch)
+                    if active is False:
+                        continue
+                    if best is None or (active and not best[0]):
+                        best = (bool(active), m)
+            if best is not None:
+                for tok in split_annotation_body(best[1].body):
+                    if annotation(tok) is not None:
+                        out.append(tok)
+                    else:
+                        out.extend(self.expand_keyword(tok, depth + 1))
+        self._kw_cache[kw] = tuple(out)
+        return self._kw_cache[kw]
+
+    def expand_keywords(self, keywords: tuple[str, ...]) -> tuple[str, ...]:
+        out = list(keywords)
+        for kw in keywords:
+            if kw not in _PLAIN and annotation(kw) is None:
+                out.extend(k for k in self.expand_keyword(kw) if k not in out)
+        return tuple(out)
+
     def _candidate_c(self, fn: FunctionDef, calls: int, taken: int, registered: bool) -> Candidate:
         state, ev, conds = self.file_state(fn.path)
         cond = evaluate_all(fn.conditions, self.config, self.arch)
-        kws = fn.keywords
+        kws = self.expand_keywords(fn.keywords)
+        if kws != fn.keywords:
+            fn = FunctionDef(**{**fn.__dict__, "keywords": kws})
         if self.config is not None and not self.config.enabled("KPROBES") and "nokprobe_inline" in kws:
             kws = tuple("inline" if k == "nokprobe_inline" else k for k in kws)
             fn = FunctionDef(**{**fn.__dict__, "keywords": kws})

@@ -17,6 +17,13 @@ DEB_VERSION = "6.1.176-1"
 GROUNDTRUTH = ROOT.parent / "shared" / "groundtruth" / "linux-6.1.176"
 
 
+def apt_download(spec: str, where: Path) -> None:
+    """`apt-get download`, refreshing the package lists once if they are stale or absent."""
+    if subprocess.run(["apt-get", "download", spec], cwd=where).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "download", spec], cwd=where, check=True)
+
+
 def fetch_real_tree() -> Path:
     """Download and unpack linux-source-6.1=6.1.176-1 into the git-ignored cache (once)."""
     tree = CACHE / "linux-source-6.1"
@@ -25,8 +32,7 @@ def fetch_real_tree() -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     deb = CACHE / f"linux-source-6.1_{DEB_VERSION}_all.deb"
     if not deb.is_file():
-        subprocess.run(["apt-get", "download", f"linux-source-6.1={DEB_VERSION}"],
-                       cwd=CACHE, check=True)
+        apt_download(f"linux-source-6.1={DEB_VERSION}", CACHE)
     unpacked = CACHE / "deb"
     if not (unpacked / "usr/src/linux-source-6.1.tar.xz").is_file():
         subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
@@ -87,7 +93,7 @@ def fetch_debian_config(arch: str) -> Path:
             subprocess.run(["apt-get", "update", "-qq"], check=True)
     debs = list(work.glob(f"{pkg}_{DEB_VERSION}_{deb_arch}.deb"))
     if not debs:
-        subprocess.run(["apt-get", "download", spec], cwd=work, check=True)
+        apt_download(spec, work)
         debs = list(work.glob(f"{pkg}_{DEB_VERSION}_{deb_arch}.deb"))
     out = work / f"x-{deb_arch}"
     subprocess.run(["dpkg-deb", "-x", str(debs[0]), str(out)], check=True)

@@ -25,7 +25,7 @@ from test_tree import make_tree
 EXTRACTED: list[str] = []  # paths the fake extractor saw (inline builds only: workers=1)
 
 
-def fake_extract(kind: str, path: str, data: bytes) -> FileFacts:
+def fake_extract(kind: str, path: str, data: bytes, read=None, deps=None) -> FileFacts:
     EXTRACTED.append(path)
     ff = FileFacts(path=path, kind=kind)
     text = data.decode("utf-8", "replace")
@@ -59,7 +59,16 @@ def fake_extract(kind: str, path: str, data: bytes) -> FileFacts:
                 ff.parse_errors += 1
                 ff.warnings.append(f"{path}:{no}: fake parse error")
         elif kind == "asm":
-            if m := re.match(r"SYM_FUNC_START\((\w+)\)", line):
+            if (m := re.match(r"#include <(.*)>", line)) and read is not None:
+                # like the real scanner: the arch's headers first, then include/
+                for cand in (f"arch/x86/include/{m.group(1)}", f"include/{m.group(1)}"):
+                    deps.add(cand)
+                    hdr = read(cand)
+                    if hdr is not None:
+                        for name in re.findall(rb"ASMSYM (\w+)", hdr):
+                            ff.asm_symbols.append(AsmSymbol(name.decode(), cand, 1, ".entry.text", True))
+                        break
+            elif m := re.match(r"SYM_FUNC_START\((\w+)\)", line):
                 ff.asm_symbols.append(AsmSymbol(m.group(1), path, no, current or ".text", True))
             elif m := re.match(r"\.section (\S+)", line):
                 current = m.group(1)
@@ -223,11 +232,28 @@ def test_noop_rebuild_and_one_changed_file(tree, cache):
         (tree / "kernel/fork.c").write_text("int copy_process(void)\n{\n\treturn 0;\n}\nint dup_mm(void)\n")
         st = build(idx)
         assert EXTRACTED == ["kernel/fork.c"] and st.extracted == 1
-        assert st.linked  # a C file changed: macros are expanded again
+        assert not st.linked  # no macro definition or use of a defined macro came or went
         assert [f.line for f in idx.functions("copy_process")] == [1]
         assert idx.functions("dup_mm")[0].line == 5
         assert [r.path for r in idx.refs("helper")] == ["kernel/kprobes.c"]
+
+        # a new use of a defined macro: the link step runs again
+        (tree / "kernel/fork.c").write_text("int copy_process(void)\n{\n}\nNOKPROBE_WRAP(forked);\n")
+        st = build(idx)
+        assert st.linked and st.generated == 4
+        assert idx.registrations("forked")[0].path == "kernel/fork.c"
         assert len(idx.registrations("wrapped")) == 1  # generated rows replaced, not doubled
+
+        # the use goes away again: so do its generated facts
+        (tree / "kernel/fork.c").write_text("int copy_process(void)\n")
+        st = build(idx)
+        assert st.linked and idx.registrations("forked") == [] and idx.functions("__wrap_forked") == []
+
+        # the definition changes: everything is expanded again
+        hdr = tree / "include/linux/kprobes.h"
+        hdr.write_text(hdr.read_text().replace("NOKPROBE_SYMBOL(fn); int", "int"))
+        st = build(idx)
+        assert st.linked and st.generated == 1 and idx.registrations("wrapped") == []
 
         # a Makefile change does not re-run the link step
         EXTRACTED.clear()
@@ -283,10 +309,10 @@ def test_killed_build_is_completed_next_time(tree, cache, monkeypatch):
         (tree / "mm" / f"m{i:02}.c").write_text(f"int mm{i}(void)\n")
     monkeypatch.setattr(index_mod, "BATCH_FILES", 4)
 
-    def dying(kind, path, data):
+    def dying(kind, path, data, **kw):
         if path == "mm/m20.c":
             raise KeyboardInterrupt  # like Ctrl-C (or a kill) in the middle of the build
-        return fake_extract(kind, path, data)
+        return fake_extract(kind, path, data, **kw)
 
     monkeypatch.setattr(index_mod, "extract_file", dying)
     with open_index(tree, cache) as idx:
@@ -312,10 +338,10 @@ def test_killed_build_is_completed_next_time(tree, cache, monkeypatch):
 
 
 def test_extractor_crash_is_a_warning_and_retried(tree, cache, monkeypatch):
-    def flaky(kind, path, data):
+    def flaky(kind, path, data, **kw):
         if path == "kernel/fork.c":
             raise ValueError("boom")
-        return fake_extract(kind, path, data)
+        return fake_extract(kind, path, data, **kw)
 
     monkeypatch.setattr(index_mod, "extract_file", flaky)
     with open_index(tree, cache) as idx:
@@ -329,10 +355,10 @@ def test_extractor_crash_is_a_warning_and_retried(tree, cache, monkeypatch):
 
 
 def test_missing_extractor_module_is_reported_once(tree, cache, monkeypatch):
-    def no_asm(kind, path, data):
+    def no_asm(kind, path, data, **kw):
         if kind == "asm":
             raise ModuleNotFoundError("No module named 'kpanalyze.parsing.asm_extract'")
-        return fake_extract(kind, path, data)
+        return fake_extract(kind, path, data, **kw)
 
     monkeypatch.setattr(index_mod, "extract_file", no_asm)
     with open_index(tree, cache) as idx:
@@ -468,10 +494,10 @@ import os, signal, sys
 sys.path[:0] = [{str(here)!r}, {str(here.parent)!r}]
 from kpanalyze import index as I
 import test_index as T
-def dying(kind, path, data):
+def dying(kind, path, data, **kw):
     if path == "mm/m20.c":
         os.kill(os.getpid(), signal.SIGKILL)
-    return T.fake_extract(kind, path, data)
+    return T.fake_extract(kind, path, data, **kw)
 I.extract_file, I.expand_macros, I.BATCH_FILES = dying, T.fake_expand, 4
 I.FactIndex({str(tree)!r}, cache_dir={str(cache)!r}).build(workers=1)
 """
@@ -493,10 +519,10 @@ def test_dead_worker_is_input_error(tree, cache, monkeypatch):
         (tree / "mm").mkdir(exist_ok=True)
         (tree / "mm" / f"m{i:02}.c").write_text(f"int mm{i}(void)\n")
 
-    def oom(kind, path, data):
+    def oom(kind, path, data, **kw):
         if path == "mm/m30.c":
             os.kill(os.getpid(), signal.SIGKILL)
-        return fake_extract(kind, path, data)
+        return fake_extract(kind, path, data, **kw)
 
     monkeypatch.setattr(index_mod, "extract_file", oom)
     monkeypatch.setattr(index_mod, "INLINE_BYTES", 0)
@@ -508,3 +534,89 @@ def test_dead_worker_is_input_error(tree, cache, monkeypatch):
     with open_index(tree, cache) as idx:
         idx.build(workers=2)
         assert all(len(idx.functions(f"mm{i}")) == 1 for i in range(40))
+
+
+def test_fast_rows_match_fact_to_row():
+    """The writer's own row builder agrees with facts.fact_to_row (and round-trips)."""
+    from kpanalyze.facts import FACT_TYPES, fact_from_row, fact_to_row
+    samples = {
+        "functions": FunctionDef("f", "a.c", 3, "static", ("static", "inline"), ("defined(X)",), 4),
+        "registrations": Registration("f", "a.c", 9, "NOKPROBE_SYMBOL"),
+        "asm_symbols": AsmSymbol("g", "b.S", 1, ".text", True, False, ()),
+        "macro_defs": MacroDef("M", "a.h", 1, ("a", "b"), "a ## b"),
+        "macro_uses": MacroUse("M", "a.c", 2, ("x", ""), ()),
+        "refs": SymbolRef("f", "a.c", 2, 1),
+        "calls": CallEdge("f", "g", "a.c", 5),
+        "kbuild_rules": KbuildRule("Makefile", 1, "obj-y", "", ("a.o", "b/")),
+        "kconfig_selects": KconfigSelect("arch/x/Kconfig", 2, "X", "HAVE_KPROBES"),
+    }
+    for table, fact in samples.items():
+        row = index_mod._ROW_MAKERS[table]("elsewhere.c")(fact)
+        assert tuple(row) == fact_to_row(fact)
+        assert fact_from_row(FACT_TYPES[table], row) == fact
+        own = index_mod._ROW_MAKERS[table](fact.path)(fact)
+        assert None in own  # the path of the file itself is elided
+
+
+def test_asm_files_follow_their_included_headers(tree, cache, monkeypatch):
+    """A .S file is extracted again when a header it #includes changes, appears or goes."""
+    (tree / "include/asm").mkdir(parents=True)
+    (tree / "include/asm/ids.h").write_text("ASMSYM asm_exc_foo\n")
+    (tree / "arch/x86/entry/entry_64.S").write_text("#include <asm/ids.h>\nSYM_FUNC_START(entry_SYSCALL_64)\n")
+    names = lambda idx: sorted(a.name for a in idx.asm_symbols() if a.name.startswith("asm_exc"))  # noqa: E731
+    with open_index(tree, cache) as idx:
+        build(idx)
+        assert names(idx) == ["asm_exc_foo"]
+        assert idx.asm_symbols("asm_exc_foo")[0].path == "include/asm/ids.h"
+
+        EXTRACTED.clear()
+        (tree / "include/asm/ids.h").write_text("ASMSYM asm_exc_bar\n")
+        st = build(idx)
+        assert sorted(EXTRACTED) == ["arch/x86/entry/entry_64.S", "include/asm/ids.h"] and st.extracted == 2
+        assert names(idx) == ["asm_exc_bar"]
+
+        # a header of higher priority appears: it wins
+        (tree / "arch/x86/include/asm").mkdir(parents=True)
+        (tree / "arch/x86/include/asm/ids.h").write_text("ASMSYM asm_exc_arch\n")
+        build(idx)
+        assert names(idx) == ["asm_exc_arch"]
+
+        # ... and goes again
+        (tree / "arch/x86/include/asm/ids.h").unlink()
+        st = build(idx)
+        assert st.removed == 1 and names(idx) == ["asm_exc_bar"]
+
+        EXTRACTED.clear()
+        st = build(idx)
+        assert EXTRACTED == [] and st.extracted == 0  # settled: a no-op again
+
+        # killed between the header's write and the second round: the next build catches up
+        (tree / "include/asm/ids.h").write_text("ASMSYM asm_exc_baz\n")
+        seen = []
+
+        def dies_in_round_two(kind, path, data, **kw):
+            seen.append(path)
+            if path == "arch/x86/entry/entry_64.S":
+                raise KeyboardInterrupt
+            return fake_extract(kind, path, data, **kw)
+
+        monkeypatch.setattr(index_mod, "extract_file", dies_in_round_two)
+        with pytest.raises(KeyboardInterrupt):
+            build(idx)
+        assert seen == ["include/asm/ids.h", "arch/x86/entry/entry_64.S"]
+        monkeypatch.setattr(index_mod, "extract_file", fake_extract)
+        EXTRACTED.clear()
+        build(idx)
+        assert EXTRACTED == ["arch/x86/entry/entry_64.S"] and names(idx) == ["asm_exc_baz"]
+
+
+def test_real_asm_context_on_sample_kernel(sample_tree, tmp_path, monkeypatch):
+    """entry_64.S of the sample kernel gets its asm_exc_* stubs from the macros of the
+    header it includes (needs the real extractors)."""
+    pytest.importorskip("kpanalyze.parsing.asm_extract")
+    monkeypatch.undo()
+    with FactIndex(sample_tree, cache_dir=tmp_path / "cache") as idx:
+        idx.build(workers=1)
+        (sym,) = idx.asm_symbols("asm_exc_int3")
+        assert sym.section == ".entry.text"
+        assert idx.conn.execute("SELECT count(*) FROM deps").fetchone()[0] > 0

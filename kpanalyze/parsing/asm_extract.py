@@ -96,7 +96,7 @@ def _logical_lines(data: bytes) -> list[tuple[int, str]]:
 
 
 def _paren_balance(text: str) -> int:
-    if "(" not in text:
+    if "(" not in text and ")" not in text:
         return 0
     text = re.sub(r'"(?:\\.|[^"\\])*"', "", text)
     return text.count("(") - text.count(")")
@@ -169,36 +169,52 @@ def _norm_expr(expr: str) -> str:
     return re.sub(r"defined\s+(\w+)", r"defined(\1)", expr)
 
 
-def _eval(expr: str, is_defined: Callable[[str], bool | None]) -> bool | None:
-    """Tri-state value of a #if expression: only what assembly mode decides."""
+@lru_cache(maxsize=8192)
+def _compile(expr: str) -> tuple:
+    """A #if expression as a tree of what assembly mode can decide."""
     e = _strip_parens(expr)
     if not e:
-        return None
-    parts = _split_top(e, "||")
-    if len(parts) > 1:
-        vals = [_eval(p, is_defined) for p in parts]
-        if any(v is True for v in vals):
-            return True
-        return False if all(v is False for v in vals) else None
-    parts = _split_top(e, "&&")
-    if len(parts) > 1:
-        vals = [_eval(p, is_defined) for p in parts]
-        if any(v is False for v in vals):
-            return False
-        return True if all(v is True for v in vals) else None
+        return ("?",)
+    for op, tag in (("||", "or"), ("&&", "and")):
+        parts = _split_top(e, op)
+        if len(parts) > 1:
+            return (tag, tuple(_compile(p) for p in parts))
     if e.startswith("!") and not e.startswith("!="):
-        v = _eval(e[1:], is_defined)
-        return None if v is None else not v
+        return ("not", _compile(e[1:]))
     m = _DEFINED_RE.match(e)
     if m:
-        return is_defined(m.group(1) or m.group(2))
-    if e in _ASM_TRUE_NAMES:
-        return True
+        return ("def", m.group(1) or m.group(2))
+    if e in _ASM_TRUE_NAMES or e == "1":
+        return ("const", True)
     if e == "0":
+        return ("const", False)
+    return ("?",)
+
+
+def _run(tree: tuple, is_defined: Callable[[str], bool | None]) -> bool | None:
+    tag = tree[0]
+    if tag == "?":
+        return None
+    if tag == "const":
+        return tree[1]
+    if tag == "def":
+        return is_defined(tree[1])
+    if tag == "not":
+        v = _run(tree[1], is_defined)
+        return None if v is None else not v
+    vals = [_run(t, is_defined) for t in tree[1]]
+    if tag == "or":
+        if True in vals:
+            return True
+        return False if all(v is False for v in vals) else None
+    if False in vals:
         return False
-    if e == "1":
-        return True
-    return None
+    return True if all(v is True for v in vals) else None
+
+
+def _eval(expr: str, is_defined: Callable[[str], bool | None]) -> bool | None:
+    """Tri-state value of a #if expression: only what assembly mode decides."""
+    return _run(_compile(expr), is_defined)
 
 
 def _static_defined(name: str) -> bool | None:
@@ -328,60 +344,182 @@ _INCLUDE_RE = re.compile(r'\s*(<[^>]+>|"[^"]+")')
 class AsmHeader:
     """One header (or included .S) as seen from assembly, pre-scanned once.
 
-    ``lines`` are its logical lines with C-only regions (``#ifndef __ASSEMBLY__``)
-    emptied (their #if/#else/#endif kept for balance); ``includes`` are the
+    ``lines`` are its logical lines pre-parsed into ops (see ``_prescan``), C-only
+    regions (``#ifndef __ASSEMBLY__``) left out; ``includes`` are the
     spellings (``<asm/foo.h>``, ``"calling.h"``) of its assembly-visible includes;
     ``guard`` is its include-guard macro, if any."""
 
     path: str
-    lines: tuple[tuple[int, str], ...]
+    lines: tuple[tuple, ...]
     includes: tuple[str, ...]
     guard: str = ""
     digest: str = ""
+    # For a header that only defines things (no asm statement, #if only on CONFIG_*):
+    # its definitions in order, (line, kind, a, b, local conditions), replayed
+    # without re-running its #if machinery. None otherwise.
+    effects: tuple | None = None
 
 
-def _prescan(data: bytes) -> tuple[list[tuple[int, str]], list[str], str]:
+_CONSTANT_BODY = frozenset("0123456789(~-")
+
+
+def _parse_define(rest: str):
+    """`NAME(params) body` -> (name, params or None, variadic name, body), or None."""
+    m = _DEFINE_RE.match(rest)
+    if not m:
+        return None
+    name, params, body = m.group(1), m.group(2), m.group(3).strip()
+    plist: tuple[str, ...] | None = None
+    variadic = ""
+    if params is not None:
+        out = []
+        for p in params[1:-1].split(","):
+            p = p.strip()
+            if not p:
+                continue
+            if p == "...":
+                variadic = "__VA_ARGS__"
+                out.append(variadic)
+            elif p.endswith("..."):
+                variadic = p[:-3].strip()
+                out.append(variadic)
+            else:
+                out.append(p)
+        plist = tuple(out)
+    return name, plist, variadic, body
+
+
+def _prescan(data: bytes, header: bool = False) -> tuple[list[tuple], list[str], str]:
+    """Logical lines -> ops (line, kind, a, b); kinds: "c" #if-family (word, rest),
+    "d" #define (parsed), "u" #undef (name), "i" #include (spelling), "s" asm text.
+    C-only regions are dropped (their #if/#else/#endif kept for balance); in headers,
+    numeric constants (`#define X 0x10`, `(1 << 3)`) are dropped too: they never
+    name a label or start a statement, and there are thousands of them."""
     lines = _logical_lines(data)
     conds = _CondStack(_static_defined)
-    kept: list[tuple[int, str]] = []
+    ops: list[tuple] = []
     includes: list[str] = []
     guard = ""
     directives_seen = 0
     for ln, text in lines:
-        if "#" in text:
+        if "#" in text and text.lstrip().startswith("#"):
             m = _DIRECTIVE_RE.match(text)
-            if m and text.lstrip().startswith("#"):
-                word = m.group(1) or ""
-                if word in _CPP_DIRECTIVES:
-                    rest = m.group(2)
-                    directives_seen += 1
-                    if directives_seen == 1 and word == "ifndef":
-                        guard = rest.split()[0] if rest.split() else ""
-                    elif directives_seen == 2 and guard:
-                        if not (word == "define" and rest.split()[:1] == [guard]):
-                            guard = ""
-                    if conds.directive(word, rest):
-                        kept.append((ln, text))
-                        continue
-                    if not conds.live:
-                        continue
-                    if word in ("include", "include_next"):
-                        mi = _INCLUDE_RE.match(rest)
-                        if mi:
-                            includes.append(mi.group(1))
-                    kept.append((ln, text))
-                continue  # '# comment' lines and unknown directives
+            word = (m.group(1) or "") if m else ""
+            if word not in _CPP_DIRECTIVES:
+                continue  # '# comment' lines
+            rest = m.group(2)
+            directives_seen += 1
+            if directives_seen == 1 and word == "ifndef":
+                guard = rest.split()[0] if rest.split() else ""
+            elif directives_seen == 2 and guard:
+                if not (word == "define" and rest.split()[:1] == [guard]):
+                    guard = ""
+            if conds.directive(word, rest):
+                ops.append((ln, "c", word, rest))
+                continue
+            if not conds.live:
+                continue
+            if word == "define":
+                d = _parse_define(rest)
+                if d is None:
+                    ops.append((ln, "e", "malformed #define", None))
+                elif header and d[1] is None and d[3] and d[3][0] in _CONSTANT_BODY:
+                    continue
+                else:
+                    ops.append((ln, "d", d, None))
+            elif word == "undef":
+                ops.append((ln, "u", rest.split()[0] if rest.split() else "", None))
+            elif word in ("include", "include_next"):
+                mi = _INCLUDE_RE.match(rest)
+                if mi:
+                    includes.append(mi.group(1))
+                    ops.append((ln, "i", mi.group(1), None))
+            continue  # #error, #warning, #pragma, #line
         if conds.live:
-            kept.append((ln, text))
+            ops.append((ln, "s", text, None))
     if directives_seen < 2:
         guard = ""
-    return kept, includes, guard
+    return _group_macros(ops), includes, guard
+
+
+_MACRO_LINE_RE = re.compile(r"\s*\.macro\s", re.I)
+_ENDM_LINE_RE = re.compile(r"\s*\.endm\b", re.I)
+
+
+def _group_macros(ops: list[tuple]) -> list[tuple]:
+    """Fold a `.macro ... .endm` with no cpp directive inside into one op
+    (line, "m", head, body texts): headers are replayed for every .S file, and
+    re-collecting their macro bodies line by line dominated the scan."""
+    out: list[tuple] = []
+    i, n = 0, len(ops)
+    while i < n:
+        op = ops[i]
+        if op[1] == "s" and _MACRO_LINE_RE.match(op[2]) and ";" not in op[2]:
+            depth, j, body = 0, i + 1, []
+            while j < n and ops[j][1] == "s":
+                t = ops[j][2]
+                if _MACRO_LINE_RE.match(t):
+                    depth += 1
+                elif _ENDM_LINE_RE.match(t):
+                    if depth == 0:
+                        break
+                    depth -= 1
+                body.append(t)
+                j += 1
+            if j < n and ops[j][1] == "s" and depth == 0 and ";" not in ops[j][2]:
+                head = op[2].strip()[6:].strip()
+                out.append((op[0], "m", head, tuple(body)))
+                i = j + 1
+                continue
+        out.append(op)
+        i += 1
+    return out
+
+
+def _def_names(tree: tuple):
+    if tree[0] == "def":
+        yield tree[1]
+    elif tree[0] == "not":
+        yield from _def_names(tree[1])
+    elif tree[0] in ("and", "or"):
+        for t in tree[1]:
+            yield from _def_names(t)
+
+
+def _header_effects(ops: list[tuple], guard: str) -> tuple | None:
+    conds = _CondStack(_static_defined)
+    out: list[tuple] = []
+    first = True
+    for ln, kind, a, b in ops:
+        if kind == "c":
+            if first and guard and a == "ifndef" and b.split()[:1] == [guard]:
+                conds.frames.append([True, [], True, True, None])
+                first = False
+                continue
+            expr = b.strip()
+            if a in ("ifdef", "ifndef"):
+                names = [expr.split()[0]] if expr.split() else []
+            elif a in ("if", "elif"):
+                names = list(_def_names(_compile(_norm_expr(expr))))
+            else:
+                names = []
+            for n in names:  # a #define seen earlier in the .S could decide it
+                if not (n.startswith("CONFIG_") or n in _ASM_TRUE_NAMES):
+                    return None
+            conds.directive(a, b)
+        elif conds.live:
+            if kind == "s":
+                return None
+            out.append((ln, kind, a, b, conds.conds()))
+        first = False
+    return tuple(out)
 
 
 def scan_asm_header(path: str, data: bytes) -> AsmHeader:
     """Pre-scan one header for use in an :class:`AsmMacros` (cache it by content)."""
-    kept, includes, guard = _prescan(data)
-    return AsmHeader(path, tuple(kept), tuple(includes), guard, hashlib.sha1(data).hexdigest())
+    ops, includes, guard = _prescan(data, header=True)
+    return AsmHeader(path, tuple(ops), tuple(includes), guard, hashlib.sha1(data).hexdigest(),
+                     _header_effects(ops, guard))
 
 
 @dataclass(frozen=True)
@@ -397,6 +535,12 @@ class AsmMacros:
     arch: str = ""
     missing: tuple[str, ...] = ()  # spellings no candidate was found for (generated headers)
     digest: str = ""
+    # Private memo shared by the contexts built with one `cache`: interpreter state
+    # after a file's leading #includes, so linkage.h & co are not re-read per file.
+    memo: dict | None = field(default=None, compare=False, repr=False)
+
+
+_MEMO_KEY = "\0asm-state-memo"
 
 
 def arch_of_path(path: str) -> str:
@@ -449,6 +593,8 @@ def build_asm_context(
     missing: list[str] = []
 
     def get(p: str) -> AsmHeader | None:
+        if p == _MEMO_KEY:
+            return None
         if p not in cache:
             b = read(p)
             cache[p] = None if b is None else scan_asm_header(p, b)
@@ -480,7 +626,8 @@ def build_asm_context(
         h.update(p.encode() + b"\0" + headers[p].digest.encode() + b"\0")
     for k in sorted(resolved):
         h.update(f"{k[0]}|{k[1]}|{resolved[k]}\0".encode())
-    return AsmMacros(headers, resolved, arch, tuple(missing), h.hexdigest())
+    memo = cache.setdefault(_MEMO_KEY, {})
+    return AsmMacros(headers, resolved, arch, tuple(missing), h.hexdigest(), memo)
 
 
 # ---------------------------------------------------------------------------
@@ -488,6 +635,9 @@ def build_asm_context(
 
 _IDENT = r"[A-Za-z_.$][\w.$]*"
 _LABEL_RE = re.compile(r"\s*(" + _IDENT + r"|\d+)\s*:(?![:=])")
+_SPECIAL_RE = re.compile(r'[";()`!]')
+_ARG_ASSIGN_RE = re.compile(r"\s*\\\w+\s*=")
+_LABEL_ANY_RE = re.compile(r"\s*([\w.$\\@()#]+)\s*:(?![:=])")
 _HEAD_RE = re.compile(r"\s*([A-Za-z_.$][\w.$]*)")
 _NAME_RE = re.compile(_IDENT + r"\Z")
 _DEFINE_RE = re.compile(r"\s*([A-Za-z_]\w*)(\([^)]*\))?(.*)\Z", re.S)
@@ -560,9 +710,10 @@ _DATA_PREFIXES = (".data", ".rodata", ".bss", ".init.data", ".init.rodata", ".re
 
 _MAX_DEPTH = 24
 _MAX_ALTERNATIVES = 16
+_MAX_GAS_EXPANSIONS = 50_000  # per file
 
 
-@dataclass
+@dataclass(eq=False)  # identity-hashed: memo keys
 class _CppDef:
     name: str
     params: tuple[str, ...] | None  # None: object-like
@@ -573,7 +724,7 @@ class _CppDef:
     line: int
 
 
-@dataclass
+@dataclass(eq=False)
 class _GasDef:
     name: str
     params: list[tuple[str, str | None, bool, bool]]  # (name, default, required, vararg)
@@ -686,6 +837,32 @@ def _gas_args(s: str) -> list[str]:
     return [a.strip() for a in args]
 
 
+@lru_cache(maxsize=4096)
+def _parse_macro_head(head: str):
+    """`name arg1, arg2:req, arg3=default, rest:vararg` -> (name, params)."""
+    parts = head.split(None, 1)
+    if not parts:
+        return None
+    name = parts[0].rstrip(",")
+    rest = parts[1] if len(parts) > 1 else ""
+    if "," in name:  # `.macro name,arg`
+        name, extra = name.split(",", 1)
+        rest = extra + "," + rest
+    params = []
+    for a in _gas_args(rest):
+        if not a:
+            continue
+        default = None
+        req = vararg = False
+        if "=" in a:
+            a, default = a.split("=", 1)
+        if ":" in a:
+            a, q = a.split(":", 1)
+            req, vararg = q.strip() == "req", q.strip() == "vararg"
+        params.append((a.strip(), default.strip() if default is not None else None, req, vararg))
+    return name, tuple(params)
+
+
 def _section_name(arg: str) -> str:
     arg = arg.strip()
     if arg.startswith('"'):
@@ -731,6 +908,24 @@ class _Interp:
         self.including: list[str] = []
         self.block: _Block | None = None
         self.counter = 0
+        self.budget = _MAX_GAS_EXPANSIONS
+        self.memo: dict[object, bool] = {}
+        self.memo_gen: dict[object, int] = {}
+        self.generation = 0  # bumped per gas macro definition (invalidates "not interesting")
+
+    _STATE = ("cpp", "gas", "section", "previous", "flags", "stack", "globals", "types",
+              "symbols", "regs", "exports", "warnings", "errors", "guards", "counter",
+              "budget", "memo", "memo_gen", "generation")
+
+    def snapshot(self) -> tuple:
+        # Macro tables map names to lists that are replaced, never mutated: a shallow
+        # copy of each container is a faithful copy.
+        return tuple(v.copy() if hasattr(v, "copy") else v
+                     for v in (getattr(self, k) for k in self._STATE))
+
+    def restore(self, snap: tuple) -> None:
+        for k, v in zip(self._STATE, snap):
+            setattr(self, k, v.copy() if hasattr(v, "copy") else v)
 
     def err(self, site: _Site, msg: str) -> None:
         self.errors += 1
@@ -739,6 +934,7 @@ class _Interp:
     # -- cpp ------------------------------------------------------------
 
     def is_defined(self, name: str, conds: tuple[str, ...] = ()) -> bool | None:
+        """`defined(X)` is known true when a visible #define of X applies here."""
         if name in _ASM_TRUE_NAMES:
             return True
         for d in self.cpp.get(name, ()):
@@ -746,57 +942,71 @@ class _Interp:
                 return True
         return None
 
-    def run_file(self, path: str, lines: Iterable[tuple[int, str]], outer: tuple[str, ...],
+    def run_file(self, path: str, ops: Iterable[tuple], outer: tuple[str, ...],
                  guard: str = "") -> None:
         conds = _CondStack(lambda n: self.is_defined(n, outer + conds.conds()))
         forks: list[list] = []  # per #if: [state at #if, state after the first live branch]
         guard_pending = bool(guard)
-        for ln, text in lines:
-            s = text.lstrip()
-            if s.startswith("#"):
-                m = _DIRECTIVE_RE.match(text)
-                word = (m.group(1) or "") if m else ""
-                if word not in _CPP_DIRECTIVES:
-                    continue  # '# comment'
-                rest = m.group(2)
-                if guard_pending and word == "ifndef" and rest.split()[:1] == [guard]:
+        cur = outer
+        live = True
+        ln = 0
+        for ln, kind, a, b in ops:
+            if kind == "s":
+                guard_pending = False
+                if live:
+                    self.feed(a, _Site(path, ln, cur))
+                continue
+            if kind == "c":
+                if guard_pending and a == "ifndef" and b.split()[:1] == [guard]:
                     conds.frames.append([True, [], True, True, None])  # the include guard
                     guard_pending = False
                     continue
                 guard_pending = False
                 before = conds.errors
-                if word in ("if", "ifdef", "ifndef", "elif", "else", "endif"):
-                    self.fork_sections(word, forks, conds.live)
-                if conds.directive(word, rest):
-                    if conds.errors != before:
-                        self.warnings.append(f"{path}:{ln}: #{word} without #if")
-                    continue
-                if not conds.live:
-                    continue
-                cur = outer + conds.conds()
-                if word == "define":
-                    self.define(rest, cur, path, ln)
-                elif word == "undef":
-                    name = rest.split()[0] if rest.split() else ""
-                    if not cur:
-                        self.cpp.pop(name, None)
-                    else:
-                        keep = [d for d in self.cpp.get(name, ()) if d.conds != cur]
-                        if keep:
-                            self.cpp[name] = keep
-                        else:
-                            self.cpp.pop(name, None)
-                elif word in ("include", "include_next"):
-                    self.include(path, rest, cur, ln)
+                self.fork_sections(a, forks, conds.live)
+                conds.directive(a, b)
+                if conds.errors != before:
+                    self.warnings.append(f"{path}:{ln}: #{a} without #if")
+                live = conds.live
+                cur = outer + conds.conds() if live else cur
                 continue
             guard_pending = False
-            if not conds.live:
+            if not live:
                 continue
-            self.feed(text, _Site(path, ln, outer + conds.conds()))
+            if kind == "m":
+                self.macro_op(ln, a, b, path, cur)
+            elif kind == "d":
+                self.define(a, cur, path, ln)
+            elif kind == "u":
+                self.undef(a, cur)
+            elif kind == "i":
+                self.include(path, a, cur, ln)
+            elif kind == "e":
+                self.err(_Site(path, ln, cur), a)
         self.errors += conds.errors
         if conds.frames and not (len(conds.frames) == 1 and guard):
-            self.warnings.append(f"{path}:{ln if lines else 0}: unterminated #if")
+            self.warnings.append(f"{path}:{ln}: unterminated #if")
             self.errors += 1
+
+    def macro_op(self, ln: int, head: str, body: tuple[str, ...], path: str,
+                 cur: tuple[str, ...]) -> None:
+        site = _Site(path, ln, cur)
+        replay = self.block is not None
+        if not replay:
+            for t in body:  # a body line that is a cpp macro could hold the .endm
+                m = _HEAD_RE.match(t)
+                if m and m.group(1) in self.cpp:
+                    replay = True
+                    break
+        if replay:
+            self.feed(".macro " + head, site)
+            for t in body:
+                self.feed(t, site)
+            self.feed(".endm", site)
+            return
+        if self.comment_char and self.comment_char in head:
+            head = self._strip_line_comment(head)
+        self.define_gas(head, [(t, ()) for t in body], site)
 
     def fork_sections(self, word: str, forks: list[list], live: bool) -> None:
         """Each #if branch starts from the section state at the #if; after #endif the
@@ -818,41 +1028,21 @@ class _Interp:
         self.section, self.previous, stack = state
         self.stack = list(stack)
 
-    def define(self, rest: str, conds: tuple[str, ...], path: str, line: int) -> None:
-        m = _DEFINE_RE.match(rest)
-        if not m:
-            self.errors += 1
-            self.warnings.append(f"{path}:{line}: malformed #define")
-            return
-        name, params, body = m.group(1), m.group(2), m.group(3).strip()
+    def define(self, parsed: tuple, conds: tuple[str, ...], path: str, line: int) -> None:
+        name, plist, variadic, body = parsed
         if path == self.path:
             self.object_macros.append(name)
-        plist: tuple[str, ...] | None = None
-        variadic = ""
-        if params is not None:
-            ps = [p.strip() for p in params[1:-1].split(",") if p.strip()]
-            out = []
-            for p in ps:
-                if p == "...":
-                    variadic = "__VA_ARGS__"
-                    out.append("__VA_ARGS__")
-                elif p.endswith("..."):
-                    variadic = p[:-3].strip()
-                    out.append(variadic)
-                else:
-                    out.append(p)
-            plist = tuple(out)
-        defs = [d for d in self.cpp.get(name, ()) if d.conds != conds]
-        defs.append(_CppDef(name, plist, variadic, body, conds, path, line))
-        self.cpp[name] = defs
+        old = self.cpp.get(name)
+        d = _CppDef(name, plist, variadic, body, conds, path, line)
+        if old is None:
+            self.cpp[name] = [d]
+        else:
+            self.cpp[name] = [o for o in old if o.conds != conds] + [d]
 
-    def include(self, includer: str, rest: str, conds: tuple[str, ...], line: int) -> None:
+    def include(self, includer: str, spelling: str, conds: tuple[str, ...], line: int) -> None:
         if self.ctx is None:
             return
-        m = _INCLUDE_RE.match(rest)
-        if not m:
-            return
-        target = self.ctx.resolved.get((includer, m.group(1)))
+        target = self.ctx.resolved.get((includer, spelling))
         hdr = self.ctx.headers.get(target) if target else None
         if hdr is None or hdr.path in self.including or len(self.including) > 40:
             return
@@ -862,9 +1052,36 @@ class _Interp:
             self.guards.add(hdr.guard)
         self.including.append(hdr.path)
         try:
-            self.run_file(hdr.path, hdr.lines, conds, hdr.guard)
+            if hdr.effects is not None:
+                self.replay(hdr.path, hdr.effects, conds)
+            else:
+                self.run_file(hdr.path, hdr.lines, conds, hdr.guard)
         finally:
             self.including.pop()
+
+    def replay(self, path: str, effects: tuple, outer: tuple[str, ...]) -> None:
+        for ln, kind, a, b, local in effects:
+            cur = outer + local if outer and local else (local or outer)
+            if kind == "d":
+                self.define(a, cur, path, ln)
+            elif kind == "m":
+                self.macro_op(ln, a, b, path, cur)
+            elif kind == "i":
+                self.include(path, a, cur, ln)
+            elif kind == "u":
+                self.undef(a, cur)
+            elif kind == "e":
+                self.err(_Site(path, ln, cur), a)
+
+    def undef(self, name: str, cur: tuple[str, ...]) -> None:
+        if not cur:
+            self.cpp.pop(name, None)
+            return
+        keep = [d for d in self.cpp.get(name, ()) if d.conds != cur]
+        if keep:
+            self.cpp[name] = keep
+        else:
+            self.cpp.pop(name, None)
 
     def alternatives(self, defs: list, conds: tuple[str, ...]) -> list:
         alts = [d for d in defs if _compatible(conds, d.conds)]
@@ -981,26 +1198,46 @@ class _Interp:
         return text
 
     def _split_statements(self, text: str) -> list[str]:
-        out, cur, q, depth = [], [], False, 0
-        for c in text:
+        """Split on the statement separator, not inside quotes or parentheses."""
+        if '"' not in text and "(" not in text:
+            return text.split(self.sep)
+        out, last, q, depth = [], 0, False, 0
+        for m in _SPECIAL_RE.finditer(text):
+            c = m.group(0)
             if c == '"':
                 q = not q
-            elif not q:
-                if c == "(":
-                    depth += 1
-                elif c == ")":
-                    depth -= 1
-            if c == self.sep and not q and depth <= 0:
-                out.append("".join(cur))
-                cur = []
-            else:
-                cur.append(c)
-        out.append("".join(cur))
+            elif q:
+                continue
+            elif c == "(":
+                depth += 1
+            elif c == ")":
+                depth -= 1
+            elif c == self.sep and depth <= 0:
+                out.append(text[last:m.start()])
+                last = m.end()
+        out.append(text[last:])
         return out
 
     def collect(self, text: str, site: _Site) -> None:
         b = self.block
         assert b is not None
+        m = _HEAD_RE.match(text)
+        if m and m.group(1) in self.cpp:
+            # cpp runs before gas: a #define may hold the `.endm` (powerpc INT_DEFINE_END)
+            for d in self.alternatives(self.cpp[m.group(1)], site.conds):
+                if re.search(r"\.(endm|endr|macro|rept|irpc?)\b", d.body, re.I):
+                    after = text[m.end():]
+                    if d.params is not None:
+                        parsed = _call_args(text, text.index("(", m.end())) \
+                            if after.lstrip().startswith("(") else None
+                        if parsed is None:
+                            break
+                        body = self.expand_cpp(d, parsed[0], frozenset({d.name}))
+                        after = text[parsed[1]:]
+                    else:
+                        body = d.body
+                    self.feed_expansion(body + after, site, frozenset({d.name}), 1)
+                    return
         head = text.strip().split(None, 1)[0].lower() if text.strip() else ""
         opens = (".macro",) if b.kind == "macro" else (".rept", ".irp", ".irpc")
         closes = (".endm",) if b.kind == "macro" else (".endr",)
@@ -1019,6 +1256,18 @@ class _Interp:
             b.depth -= 1
         b.lines.append((text, site.conds))
 
+    def define_gas(self, head: str, body: list[tuple[str, tuple[str, ...]]], site: _Site) -> None:
+        parsed = _parse_macro_head(head)
+        if parsed is None:
+            self.err(site, ".macro without a name")
+            return
+        name, params = parsed
+        key = name.lower()
+        self.generation += 1
+        defs = [d for d in self.gas.get(key, ()) if d.conds != site.conds]
+        defs.append(_GasDef(name, list(params), body, site.conds, site.path, site.line))
+        self.gas[key] = defs
+
     def finish_block(self, b: _Block) -> None:
         for head, site in b.alt_heads:
             alt = _Block(b.kind, head, site)
@@ -1028,32 +1277,7 @@ class _Interp:
         rel = len(site.conds)
         body = [(t, c[rel:] if c[:rel] == site.conds else c) for t, c in b.lines]
         if b.kind == "macro":
-            parts = b.head.split(None, 1)
-            if not parts:
-                self.err(site, ".macro without a name")
-                return
-            name_part = parts[0].rstrip(",")
-            rest = parts[1] if len(parts) > 1 else ""
-            if "," in name_part:  # `.macro name,arg`
-                name_part, extra = name_part.split(",", 1)
-                rest = extra + "," + rest
-            params = []
-            for a in _gas_args(rest):
-                if not a:
-                    continue
-                default = None
-                req = vararg = False
-                if "=" in a:
-                    a, default = a.split("=", 1)
-                if ":" in a:
-                    a, q = a.split(":", 1)
-                    req, vararg = q.strip() == "req", q.strip() == "vararg"
-                params.append((a.strip(), default.strip() if default is not None else None,
-                               req, vararg))
-            key = name_part.lower()
-            defs = [d for d in self.gas.get(key, ()) if d.conds != site.conds]
-            defs.append(_GasDef(name_part, params, body, site.conds, site.path, site.line))
-            self.gas[key] = defs
+            self.define_gas(b.head, body, site)
             return
         # .irp / .irpc / .rept: replay the body once per value.
         values: list[tuple[str, str]] = [("", "")]
@@ -1122,8 +1346,14 @@ class _Interp:
                             self.err(site, f"unbalanced parentheses after {head}")
                             return
                         args, end = parsed
-                        text = self.expand_cpp(d, args, active | {head}) + st[end:]
+                        tail = st[end:]
+                        # `L(name):` -- the label is outside the macro body
+                        if not tail.strip() and not self.interesting(d):
+                            continue
+                        text = self.expand_cpp(d, args, active | {head}) + tail
                     else:
+                        if not after.strip() and not self.interesting(d):
+                            continue
                         text = d.body + after
                     sub = _Site(site.path, site.line, _merge(site.conds, d.conds),
                                 site.via or head, site.via_path or d.path,
@@ -1133,10 +1363,80 @@ class _Interp:
         if head in _BUILTIN_SECTION_MACROS and not defs:
             self.statement(_BUILTIN_SECTION_MACROS[head] + after, site, active, depth)
             return
-        gdefs = self.gas.get(head.lower())
-        if gdefs:
+        key = head.lower()
+        gdefs = self.gas.get(key)
+        if gdefs and key not in active:  # gas recursion ends on `.if`, which is not modelled
+            self.budget -= 1
+            if self.budget < 0:
+                if self.budget == -1:
+                    self.err(site, "macro expansion budget exhausted")
+                return
             for d in self.alternatives(gdefs, site.conds):
-                self.expand_gas(d, after, site, active, depth + 1)
+                if self.interesting(d):
+                    self.expand_gas(d, after, site, active | {key}, depth + 1)
+
+    # A macro whose expansion can neither define a label, switch sections, define
+    # macros nor register a symbol is skipped (crypto code expands to 100k+ lines).
+    _DIRECTIVES_OF_INTEREST = frozenset({
+        ".section", ".pushsection", ".popsection", ".previous", ".text", ".data", ".bss",
+        ".subsection", ".macro", ".purgem", ".globl", ".global", ".weak", ".type"})
+
+    def interesting(self, d) -> bool:
+        key = d
+        hit = self.memo.get(key)
+        if hit is not None and (hit or self.memo_gen.get(key) == self.generation):
+            return hit
+        self.memo[key] = False  # in progress: recursion answers "no"
+        self.memo_gen[key] = self.generation
+        if isinstance(d, _GasDef):
+            texts = [t for t, _ in d.body]
+        else:
+            texts = [re.sub(r"\s*##\s*", "##", d.body) if "##" in d.body else d.body]
+        depth = [0]  # .pushsection/.popsection balance: a balanced pair changes nothing
+        result = any(self.interesting_text(t, depth) for t in texts) or depth[0] != 0
+        self.memo[key] = result
+        return result
+
+    def interesting_text(self, text: str, depth: list[int]) -> bool:
+        stmts = self._split_statements(text) if self.sep and self.sep in text else [text]
+        for st in stmts:
+            while True:
+                m = _LABEL_ANY_RE.match(st)
+                if not m:
+                    break
+                name = m.group(1)
+                if not name.startswith(".L") and not name.isdigit():
+                    return True
+                st = st[m.end():]
+            if st.lstrip().startswith("\\") and not _ARG_ASSIGN_RE.match(st):
+                return True  # a macro name taken from an argument
+            m = _HEAD_RE.match(st)
+            if not m:
+                continue
+            head = m.group(1)
+            if head[0] == ".":
+                low = head.lower()
+                if low == ".pushsection":
+                    depth[0] += 1
+                elif low == ".popsection":
+                    depth[0] -= 1
+                    if depth[0] < 0:
+                        return True
+                elif low in self._DIRECTIVES_OF_INTEREST:
+                    return True
+                continue
+            if (head in _LABEL_MACROS or head in _REGISTRATION_MACROS or head in _EXPORT_MACROS
+                    or head in _BUILTIN_SECTION_MACROS):
+                return True
+            for d in self.cpp.get(head, ()):
+                if self.interesting(d):
+                    return True
+            for d in self.gas.get(head.lower(), ()):
+                if self.interesting(d):
+                    return True
+            if st[m.end(): m.end() + 1] == "\\":
+                return True  # a macro name completed by an argument: `foo_\\name`
+        return False
 
     def feed_expansion(self, text: str, site: _Site, active: frozenset, depth: int) -> None:
         if self.sep and self.sep in text:
@@ -1255,6 +1555,8 @@ class _Interp:
               conds: tuple[str, ...] | None = None) -> None:
         if conds is None:
             name, conds = self.rename(name, site.conds)
+        if name.startswith("__USER_LABEL_PREFIX__"):  # a compiler builtin, empty on ELF
+            name = name[21:]
         if not _NAME_RE.match(name) or name.startswith(".L") or name[0].isdigit():
             if "\\" in name or not _NAME_RE.match(name):
                 self.warnings.append(f"{site.path}:{site.line}: unresolved label {name!r}")
@@ -1340,11 +1642,26 @@ def extract_asm(path: str, data: bytes, macro_context: AsmMacros | None = None) 
     if path.endswith(".lds.S"):  # linker scripts: SECTIONS { .text : ... } are not labels
         return FileFacts(path=path, kind="asm")
     interp = _Interp(path, macro_context)
-    lines, _, guard = _prescan(data)
+    ops, _, guard = _prescan(data)
     if guard:
         interp.guards.add(guard)
     interp.including.append(path)
-    interp.run_file(path, lines, (), guard)
+    start = 0
+    ctx = macro_context
+    if ctx is not None and ctx.memo is not None and not guard:
+        # The state after the leading `#include`s depends only on which headers they
+        # resolve to: reuse it across files (deterministic, just faster).
+        key: tuple = (ctx.arch, interp.comment_char, interp.sep)
+        while start < len(ops) and ops[start][1] == "i":
+            key = key + (ctx.resolved.get((path, ops[start][2])),)
+            snap = ctx.memo.get(key)
+            if snap is None:
+                interp.run_file(path, ops[start:start + 1], ())
+                ctx.memo[key] = interp.snapshot()
+            else:
+                interp.restore(snap)
+            start += 1
+    interp.run_file(path, ops[start:] if start else ops, (), guard)
     if interp.block is not None:
         b = interp.block
         interp.warnings.append(f"{b.site.path}:{b.site.line}: unterminated {b.kind}")

@@ -2,15 +2,25 @@
 registrations, macro definitions and file-scope macro uses, calls and references,
 file-scope data, ``#define``d names.
 
-One tree-sitter query (queries/c_facts.scm) walks the parse once; Python only
-looks at the captures, never at every node (the walk alone costs ~25% of a parse).
+How, and why that way:
 
-Kernel attribute macros in declarator position (``static int __init foo(``,
-``void noinstr foo(``) make tree-sitter emit ERROR nodes and sometimes split a
-definition in two. They are blanked with the same number of spaces before parsing
-(byte offsets and lines stay right, error files drop by a third, parsing gets ~10%
-faster); the keywords themselves are read back from the raw bytes between the
-previous top-level node and the function name.
+* One tree-sitter query (queries/c_facts.scm) walks the parse once; Python only
+  looks at its captures, never at every node (the walk alone costs ~25% of a parse).
+* Kernel attribute macros in declarator position (``static int __init foo(``,
+  ``void noinstr foo(``) make tree-sitter emit ERROR nodes and sometimes split a
+  definition in two. They are blanked with the same number of spaces before parsing
+  (byte offsets and lines stay right; files with ERROR nodes drop by ~37% and the
+  parse gets faster). The keywords are read back from the raw bytes between the
+  previous top-level node and the function name (:func:`decl_keywords`).
+* ``#if`` conditions come from a scan of the directive lines, not from the tree: an
+  ``#ifdef`` inside an initializer can turn the rest of a file into one ERROR node.
+  An include guard is no condition.
+* Function-like ``#define`` bodies are read from the raw logical line (tree-sitter
+  ends a macro body at a comment inside it).
+* ``NOKPROBE_SYMBOL(f)`` lines that error recovery hid from the query are recovered
+  from the raw text, with a warning (none on 6.1).
+* Files with no ``{`` and no ``NOKPROBE`` (register headers: a third of the tree's
+  bytes) are not parsed: a regex over their ``#define`` lines gives all their facts.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from kpanalyze.tsparse import load_query, parse_c, raw_captures
 
 __all__ = [
     "extract_c",
+    "is_keyword_alias",
     "blank_attributes",
     "decl_keywords",
     "split_args",
@@ -314,6 +325,7 @@ def clean_macro_body(text: str) -> str:
 
 _DEF_TOKEN_RE = re.compile(r"[A-Za-z_]\w*(?:\s*##\s*[A-Za-z_0-9]\w*)*|##|\S")
 _DEFINER_PREFIXES = ("DEFINE_", "DECLARE_", "UNHANDLED", "__DEFINE_", "__DECLARE_", "_DEFINE_")
+_DEFINER_PREFIXES_B = tuple(p.encode() for p in _DEFINER_PREFIXES)
 _NOT_DECL_START = frozenset("do if for while switch return goto case else sizeof typeof __typeof__ asm __asm__ __asm".split())
 
 
@@ -354,14 +366,10 @@ def macro_defines_something(name: str, body: str) -> bool:
                 return True  # DEFINE_X(f) -> DEFINE_Y(f): an alias of another definer
             i = j + 1
             continue
-        if t in (";", "}", "{"):
-            words = 0
-        elif t[:1].isalpha() or t[:1] == "_":
+        if t[:1].isalpha() or t[:1] == "_":
             words += 1
-        elif t == "*":
-            pass
-        else:
-            words = 0 if t in ("=",) else words
+        elif t != "*":
+            words = 0  # `;`, `}`, `->`, `=`...: not inside a declaration's specifiers
         i += 1
     return False
 
@@ -372,10 +380,18 @@ def macro_defines_something(name: str, body: str) -> bool:
 _COND_RE = re.compile(rb"#[ \t]*(ifdef|ifndef|if|elifdef|elifndef|elif|else|endif)\b")
 
 
+_DEFINED_RE = re.compile(r"defined\s*\(\s*(\w+)\s*\)|defined\s+(\w+)")
+
+
 def _norm_cond(text: str) -> str:
-    text = _COMMENT_RE.sub(" ", text.replace("\\\r\n", " ").replace("\\\n", " "))
+    if "\\" in text:
+        text = text.replace("\\\r\n", " ").replace("\\\n", " ")
+    if "/" in text:
+        text = _COMMENT_RE.sub(" ", text)
     text = " ".join(text.split())
-    return re.sub(r"defined\s*\(\s*(\w+)\s*\)|defined\s+(\w+)", lambda m: f"defined({m.group(1) or m.group(2)})", text)
+    if "defined" in text:
+        text = _DEFINED_RE.sub(lambda m: f"defined({m.group(1) or m.group(2)})", text)
+    return text
 
 
 class _Conditions:
@@ -406,7 +422,8 @@ class _Conditions:
             rest = data[m.end():end].decode("utf-8", "replace")
             if word in (b"if", b"ifdef", b"ifndef"):
                 expr = _directive_expr(word, rest)
-                frames.append([[expr], expr])
+                guard = len(starts) == 1 and word == b"ifndef" and _is_guard(data, end, expr[9:-1])
+                frames.append([[expr], None if guard else expr])
             elif word in (b"elif", b"elifdef", b"elifndef"):
                 if not frames:
                     continue
@@ -423,12 +440,22 @@ class _Conditions:
                     continue
                 frames.pop()
             starts.append(end)
-            conds.append(tuple(f[1] for f in frames))
+            conds.append(tuple(f[1] for f in frames if f[1] is not None))
         self.starts = starts
         self.conds = conds
 
     def at(self, pos: int) -> tuple[str, ...]:
         return self.conds[bisect_right(self.starts, pos) - 1]
+
+
+_GUARD_DEFINE_RE = re.compile(rb"\s*(?:/\*.*?\*/\s*|//[^\n]*\s*)*#\s*define\s+(\w+)", re.S)
+
+
+def _is_guard(data: bytes, end: int, name: str) -> bool:
+    """`#ifndef X` right followed by `#define X` as the first conditional: an include
+    guard, true wherever the header's text is seen, so it is no condition."""
+    m = _GUARD_DEFINE_RE.match(data, end)
+    return m is not None and m.group(1).decode("utf-8", "replace") == name
 
 
 def _directive_expr(word: bytes, rest: str) -> str:
@@ -474,6 +501,8 @@ def _declared_name(decl):
 # Extraction
 
 _NOKPROBE_LINE_RE = re.compile(rb"^[ \t]*NOKPROBE_SYMBOL[ \t]*\([ \t]*([A-Za-z_]\w*)[ \t]*\)", re.M)
+_IDENT_RE = re.compile(r"[A-Za-z_]\w*\Z")
+_FN_DEFINE_RE = re.compile(r"\s*#\s*define\s+([A-Za-z_]\w*)\(")
 _DEFINE_LINE_RE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)(\()?", re.M)
 
 
@@ -506,6 +535,33 @@ def _macro_def_from_text(path: str, line: int, name: str, logical: str, conds=()
     return MacroDef(name, path, line, params, body, tuple(conds))
 
 
+_LOWER_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+# First byte of a body worth a closer look (`__visible ...`, `noinline ...`, `DEFINE_X`),
+# so `#define mmREG_FOO 0x1234` lines cost nothing.
+_ALIAS_START = frozenset(b"_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_ALIAS_START_B = frozenset(bytes((c,)) for c in _ALIAS_START)
+
+
+def is_keyword_alias(name: str, body: str) -> bool:
+    """`#define interrupt_handler __visible noinline notrace ...`: an object-like macro
+    made only of attribute keywords (at least one of them known). The kernel's own
+    keywords (`noinstr`, `__init`...) are not aliases: they stay as written."""
+    if not _LOWER_NAME_RE.match(name) or name in _KNOWN_KEYWORDS or not body:
+        return False
+    kws = decl_keywords(body)
+    return bool(kws) and len(kws) == len(_TOKEN_RE.findall(body)) and any(k in _KNOWN_KEYWORDS for k in kws)
+
+
+def _alias_def(path: str, line: int, name: str, body: str, conds=()) -> MacroDef | None:
+    """`#define DEFINE_IDTENTRY_MCE DEFINE_IDTENTRY_IST`: an object-like alias of a
+    definer, kept as the equivalent `NAME(...) -> TARGET(__VA_ARGS__)`."""
+    if name.isupper() and name.startswith(_DEFINER_PREFIXES) and _IDENT_RE.match(body) and body.isupper():
+        return MacroDef(name, path, line, ("...",), f"{body}(__VA_ARGS__)", tuple(conds))
+    if is_keyword_alias(name, body):
+        return MacroDef(name, path, line, (), body, tuple(conds))  # expanded where a use's text has it
+    return None
+
+
 def _scan_defines_only(path: str, data: bytes, facts: FileFacts) -> None:
     """Files that are not parsed (no '{'): #define names by a line regex."""
     seen = set()
@@ -513,7 +569,17 @@ def _scan_defines_only(path: str, data: bytes, facts: FileFacts) -> None:
     conds = None
     for m in _DEFINE_LINE_RE.finditer(data):
         seen.add(m.group(1))
-        if m.group(2):
+        if not m.group(2) and (m.group(1).startswith(_DEFINER_PREFIXES_B) or (
+                97 <= m.group(1)[0] <= 122 and data[m.end():m.end() + 40].lstrip(b" \t")[:1] in _ALIAS_START_B)):
+            line += data.count(b"\n", last, m.start())
+            last = m.start()
+            if conds is None:
+                conds = _Conditions(data)
+            md = _alias_def(path, line, m.group(1).decode("utf-8", "replace"),
+                            clean_macro_body(_directive_text(data, m.end())), conds.at(m.start()))
+            if md is not None:
+                facts.macro_defs.append(md)
+        elif m.group(2):
             name = m.group(1).decode("utf-8", "replace")
             line += data.count(b"\n", last, m.start())
             last = m.start()
@@ -596,11 +662,14 @@ class _Extractor:
             ty = mts.child_by_field_name("type")
             if name_node is None or ty is None:
                 continue
+            # The arguments as written: the type field holds only part of `A(w, fn)`.
+            inner = data[name_node.end_byte:mts.end_byte].decode("utf-8", "replace").strip()
+            inner = inner[1:-1] if inner.startswith("(") and inner.endswith(")") else _text(data, ty)
             self.uses.append((mts.start_byte, _text(data, name_node), name_node.start_point[0] + 1,
-                              split_args(_text(data, ty)), True))
+                              split_args(inner), True))
 
         for decl in get("decl", ()):
-            if inside(decl.start_byte) < 0:
+            if inside(decl.start_byte) < 0 and not _in_directive(data, decl.start_byte):
                 self._declaration(decl)
 
         # File-scope macro uses -> registrations / exports / macro_uses.
@@ -609,8 +678,8 @@ class _Extractor:
         cond_at = self.cond.at
         local = self.local_funcs
         for pos, name, line, args, args_are_refs in self.uses:
-            if (pos, name) in seen_use or inside(pos) >= 0:
-                continue
+            if (pos, name) in seen_use or inside(pos) >= 0 or _in_directive(data, pos):
+                continue  # (the last: a #define body that tree-sitter cut short at a comment)
             seen_use.add((pos, name))
             if args_are_refs:
                 for a in args:
@@ -630,12 +699,16 @@ class _Extractor:
             self._registration_net()
 
         # Preprocessor definitions.
-        names = {m.text for m in get("macro", ())}
+        macros = get("macro", ())
+        names = {m.text for m in macros}
+        for m in macros:
+            t = m.text
+            if t.startswith(_DEFINER_PREFIXES_B) or 97 <= t[0] <= 122:  # DEFINE_..., lower-case
+                self._alias(m)
         for fm in get("fmacro", ()):
-            nm = fm.child_by_field_name("name")
+            nm = self._macro_def(fm)
             if nm is not None:
-                names.add(nm.text)
-                self._macro_def(fm, nm)
+                names.add(nm)
         if names:
             facts.object_macros = sorted(n.decode("utf-8", "replace") for n in names)
             facts.macro_defs.sort(key=lambda m: m.line)
@@ -643,6 +716,7 @@ class _Extractor:
         # Calls (one edge per caller/callee pair, first line) and references.
         ncalls: dict[bytes, int] = {}
         first: dict[tuple[str, bytes], object] = {}
+        first_get = first.get
         for c in get("call", ()):
             t = c.text
             if t in local:
@@ -651,21 +725,15 @@ class _Extractor:
             i = bisect_right(starts, s) - 1
             if i >= 0 and s < ends[i]:
                 key = (rnames[i], t)
-                old = first.get(key)
-                if old is None or s < old.start_byte:
-                    first[key] = c  # captures come out of order: keep the first site
+                old = first_get(key)
+                if old is None or s < old[0]:
+                    first[key] = (s, c)  # captures come out of order: keep the first site
         for r in get("ref", ()):
             t = r.text
             if t in local:
                 addr[t] = addr.get(t, 0) + 1
-        edges = sorted((c.start_byte, caller, callee) for (caller, callee), c in first.items())
-        out_calls = []
-        line, last = 1, 0
-        count = data.count
-        for pos, caller, callee in edges:
-            line += count(b"\n", last, pos)
-            last = pos
-            out_calls.append(CallEdge(caller, callee.decode("utf-8", "replace"), path, line))
+        out_calls = [CallEdge(caller, callee.decode("utf-8", "replace"), path, c.start_point[0] + 1)
+                     for (caller, callee), (_, c) in sorted(first.items(), key=_by_first_pos)]
         facts.calls = out_calls
         facts.refs = [
             SymbolRef(n.decode("utf-8", "replace"), path, ncalls.get(n, 0), addr.get(n, 0))
@@ -731,7 +799,8 @@ class _Extractor:
                     continue
             return prev.end_byte
         parent = fd.parent
-        return parent.start_byte if parent is not None else 0
+        # The root node starts at the first token, after any blanked attributes.
+        return 0 if parent is None or parent.type == "translation_unit" else parent.start_byte
 
     def _add_use(self, pos: int, name: str, line: int, args: tuple[str, ...], body) -> None:
         if body is not None and args:
@@ -807,6 +876,8 @@ class _Extractor:
         err = fd.has_error
         if err and head < 0:
             return  # an indented definition with errors: a statement misread (`for_each_cpu(i)\n\tx;`)
+        if _in_directive(data, fstart):
+            return  # the rest of a #define body that tree-sitter cut short at a comment
         row = ident.start_point[0]
         start = self._keyword_region_start(fd, row)
         if ty is not None and ty.type == "macro_type_specifier":
@@ -849,7 +920,7 @@ class _Extractor:
                 continue
             if is_func:
                 name = ident.text
-                if len(decls) == 1 and ident.parent is d and _is_upper(name.decode("utf-8", "replace")):
+                if len(decls) == 1 and ident.parent.id == d.id and _is_upper(name.decode("utf-8", "replace")):
                     params = d.child_by_field_name("parameters")
                     if params is not None and _is_macro_params(params):
                         # `static DECLARE_WORK(w, fn);` reads as a prototype of DECLARE_WORK.
@@ -863,19 +934,32 @@ class _Extractor:
                                self.cond.at(decl.start_byte))
                 )
 
-    def _macro_def(self, fm, name_node) -> None:
-        value = fm.child_by_field_name("value")
-        params = fm.child_by_field_name("parameters")
-        if value is None or params is None:
-            return
-        name = _text(self.data, name_node)
-        body = clean_macro_body(_text(self.data, value))
-        if not macro_defines_something(name, body):
-            return
-        ps = tuple(p for p in split_args(_text(self.data, params)[1:-1]) if p)
-        self.facts.macro_defs.append(
-            MacroDef(name, self.path, name_node.start_point[0] + 1, ps, body, self.cond.at(fm.start_byte))
-        )
+    def _alias(self, name_node) -> None:
+        value = name_node.next_named_sibling
+        if value is not None and value.type == "preproc_arg" and self.data[value.start_byte] in _ALIAS_START:
+            md = _alias_def(self.path, name_node.start_point[0] + 1, _text(self.data, name_node),
+                            clean_macro_body(_text(self.data, value)), self.cond.at(name_node.start_byte))
+            if md is not None:
+                self.facts.macro_defs.append(md)
+
+    def _macro_def(self, fm) -> bytes | None:
+        """A function-like #define, read from the raw logical line: tree-sitter ends
+        the replacement text at a comment inside it. Returns the macro name."""
+        data = self.data
+        start = fm.start_byte
+        logical = _directive_text(data, start)
+        m = _FN_DEFINE_RE.match(logical)
+        if m is None:
+            return None
+        name = m.group(1)
+        md = _macro_def_from_text(self.path, fm.start_point[0] + 1, name, logical, self.cond.at(start))
+        if md is not None:
+            self.facts.macro_defs.append(md)
+        return name.encode()
+
+
+def _by_first_pos(item) -> int:
+    return item[1][0]
 
 
 def _col0_start(data: bytes, pos: int) -> int:
@@ -907,7 +991,27 @@ def _is_macro_params(params) -> bool:
 
 
 def extract_c(path: str, data: bytes) -> FileFacts:
-    """Facts of one C source or header file (``kind == "c"``)."""
+    """Facts of one C source or header file (``kind == "c"``).
+
+    * ``functions``: every definition, ``line`` = the line of the name, ``keywords`` =
+      keywords and attribute macros before the name in source order (types left out),
+      ``storage`` "static" iff ``static`` is among them. ``MACRO(arg) { ... }`` is a
+      macro use, not a function.
+    * ``registrations``: file-scope ``NOKPROBE_SYMBOL(f)``, with or without ``;``.
+    * ``macro_defs``: function-like macros that define or declare a function, register
+      a symbol, or alias another definer; plus object-like aliases of a definer
+      (``NAME(...) -> TARGET(__VA_ARGS__)``) and attribute aliases (``params == ()``,
+      body of keywords only, e.g. powerpc ``interrupt_handler``).
+    * ``macro_uses``: file-scope all-caps ``NAME(args)`` except ``EXPORT_*``/``MODULE_*``;
+      ``exports``: the first argument of ``EXPORT_SYMBOL*``.
+    * ``calls``: one edge per (caller, callee) pair, at its first line; inside a
+      ``MACRO(arg) { ... }`` body the caller is ``arg``.
+    * ``refs``: for names of functions defined or declared in this file: direct calls,
+      and other uses as a value (initializers, arguments, ``&f``, assignments, macro
+      arguments at file scope such as ``NOKPROBE_SYMBOL(f)``).
+    * ``data``: file-scope variable definitions (``extern`` declarations left out).
+    * ``object_macros``: every ``#define``d name, sorted; ``parse_errors``: ERROR nodes.
+    """
     if not needs_parse(data):
         facts = FileFacts(path=path, kind="c")
         _scan_defines_only(path, data, facts)

@@ -526,11 +526,11 @@ def _assignment(facts: FileFacts, path: str, lineno: int, var: str, op: str, val
             and re.search(r"\$[({](filter-out|subst|patsubst)\b", value) and _has_ftrace(value):
         facts.flag_removals.append(FlagRemoval(path, lineno, "**", cfg, value))
         return
-    if var.startswith("CFLAGS_") and var.endswith(".o"):
+    if var.startswith("CFLAGS_") and var.endswith(".o") and not var.startswith("CFLAGS_REMOVE"):
         if _has_ftrace(value):  # puts ftrace flags back for this object
             facts.kbuild_rules.append(KbuildRule(path, lineno, var, cfg, tuple(_split_top(value))))
         return
-    if var.startswith(("AFLAGS_", "KASAN_", "KCSAN_", "KCOV_", "UBSAN_", "GCOV_", "KMSAN_",
+    if var.startswith(("CFLAGS_REMOVE", "AFLAGS_", "KASAN_", "KCSAN_", "KCOV_", "UBSAN_", "GCOV_", "KMSAN_",
                        "OBJECT_FILES_NON_STANDARD", "quiet_cmd_", "cmd_", "LDFLAGS_", "CPPFLAGS_")):
         return
     if not re.fullmatch(r"[\w.][\w.\-/]*(?:-\$[({].*)?", var):

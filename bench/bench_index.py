@@ -27,7 +27,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Phases run from a snapshot of the sources (KPBENCH_SRC): an extractor edited during the
+# run would otherwise change the fingerprints and turn the warm phases into rebuilds.
+sys.path.insert(0, os.environ.get("KPBENCH_SRC", str(ROOT)))
 
 DEFAULT_TREE = ROOT / ".kernel-cache" / "linux-source-6.1"
 TOUCH_FILE = "kernel/kprobes.c"
@@ -110,7 +112,7 @@ def phase_build(tree_path: str, workers: int, cache: str, mode: str) -> dict:
                         "calls", "data", "object_macros")}
     idx.close()
     db_mb = sum(os.path.getsize(p) for p in Path(cache).glob("index-*.sqlite*")) / 1e6
-    return {"wall": wall, "files": stats.files_seen, "extracted": stats.extracted, "reused": stats.reused,
+    return {"wall": wall, "timings": stats.timings, "files": stats.files_seen, "extracted": stats.extracted, "reused": stats.reused,
             "rehashed": stats.rehashed, "linked": stats.linked, "generated": stats.generated,
             "warnings": len(stats.warnings), "lookup_ms": round(lookup_ms, 3), "db_mb": round(db_mb, 1),
             "rows": counts, **_rss()}
@@ -118,8 +120,18 @@ def phase_build(tree_path: str, workers: int, cache: str, mode: str) -> dict:
 
 def _run_phase(args, *extra) -> dict:
     cmd = [sys.executable, __file__, "--phase", *extra, "--tree", args.tree, "--workers", str(args.workers)]
-    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    env = {**os.environ, "KPBENCH_SRC": args.src}
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
+
+
+def snapshot_sources(dest: Path) -> str:
+    """Copy kpanalyze/ and queries/ (the code under test) to dest."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "kpanalyze", dest / "kpanalyze", ignore=ignore)
+    if (ROOT / "queries").is_dir():
+        shutil.copytree(ROOT / "queries", dest / "queries", ignore=ignore)
+    return str(dest)
 
 
 def make_subset(src: Path, dirs: list[str], dest: Path) -> Path:
@@ -154,6 +166,7 @@ def main() -> None:
         if args.subset:
             args.tree = str(make_subset(Path(args.tree), args.subset, Path(tmp) / "tree"))
         cache = str(Path(tmp) / "cache")
+        args.src = snapshot_sources(Path(tmp) / "src")
         print(f"tree {args.tree}  workers {args.workers}", file=sys.stderr)
         res = {"(a) parse": _run_phase(args, "parse"), "(a2) extract, no DB": _run_phase(args, "extract")}
         for name, mode in (("(b) cold build", "cold"), ("(c) warm no-op", "warm"),
@@ -167,6 +180,7 @@ def main() -> None:
         notes = []
         if "linked" in r:
             notes.append(f"linked={r['linked']} rehashed={r['rehashed']} lookup={r['lookup_ms']}ms db={r['db_mb']}MB")
+            notes.append(" ".join(f"{k}={v:.1f}s" for k, v in r["timings"].items()))
         else:
             notes.append(f"{r['mb']} MB of C")
         print(f"{name:<20} {r['wall']:>8.2f} {r['files']:>7} {r.get('extracted', '-'):>9} {r['self_mb']:>8} "

@@ -66,6 +66,7 @@ class BuildStats:
     rehashed: int = 0  # stat changed but content hash did not
     linked: bool = False  # the macro link step ran
     generated: int = 0  # functions + registrations produced by the link step (when linked)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: scan, extract, indexes, link
 
 
 # ---------------------------------------------------------------- extraction (worker side)
@@ -146,6 +147,18 @@ def expand_macros(uses: list[F.MacroUse], defs: dict[str, list[F.MacroDef]]):
     """The link step: (generated FunctionDefs, generated Registrations)."""
     from .parsing.macros import expand
     return expand(uses, defs, arch=None)
+
+
+def _preload(kinds: Iterable[str]) -> None:
+    """Import the extractors once, before the workers fork: they inherit them (no import
+    per worker), and run the code the fingerprints just hashed, not a later edit of it."""
+    import importlib
+    for kind in kinds:
+        for module in _KIND_MODULES.get(kind, ()):
+            try:
+                importlib.import_module(f"{__package__}.parsing.{module[:-3]}")
+            except Exception:  # noqa: BLE001 - reported per file by the workers
+                pass
 
 
 def _pack(ff: F.FileFacts, relpath: str) -> dict:
@@ -388,14 +401,17 @@ class FactIndex:
                 conn = self._connect()
                 tables = set()
             if not tables:
-                conn.execute("BEGIN")
-                for stmt in _schema_sql():
-                    conn.execute(stmt)
-                conn.executemany("INSERT INTO meta VALUES (?, ?)",
-                                 [("schema", _schema_id()), ("tree", str(self.tree.root)),
-                                  ("version", self.tree.version), ("link_dirty", "0"), ("link_fp", "")])
-                conn.execute("COMMIT")
+                self._create_schema(conn)
             self._conn = conn
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN")
+        for stmt in _schema_sql():
+            conn.execute(stmt)
+        conn.executemany("INSERT INTO meta VALUES (?, ?)",
+                         [("schema", _schema_id()), ("tree", str(self.tree.root)),
+                          ("version", self.tree.version), ("link_dirty", "0"), ("link_fp", "")])
+        conn.execute("COMMIT")
 
     def _delete_db_files(self) -> None:
         for suffix in ("", "-wal", "-shm"):
@@ -457,24 +473,17 @@ class FactIndex:
         tree = self.tree
         nwarn = len(tree.warnings)
         sources = list(tree.scan())
+        timings = {"scan": time.monotonic() - t0}
         warnings = list(tree.warnings[nwarn:])
 
-        known = {path: (fid, sha1, size, mtime, kind, fp, stale) for fid, path, sha1, size, mtime, kind, fp, stale in
-                 conn.execute("SELECT id, path, sha1, size, mtime_ns, kind, fp, stale FROM files "
-                              "WHERE kind != 'generated'")}
-        todo: list[tuple[SourceFile, str | None]] = []
-        reused = 0
-        for sf in sources:
-            k = known.get(sf.path)
-            if k is not None and k[4] == sf.kind and k[5] == fps[sf.kind] and k[1] and not k[6]:
-                if k[2] == sf.size and k[3] == sf.mtime_ns:
-                    reused += 1
-                    continue
-                todo.append((sf, k[1]))  # stat changed: the worker compares hashes
-            else:
-                todo.append((sf, None))
-        present = {sf.path for sf in sources}
-        removed = [(path, k[0], k[4]) for path, k in known.items() if path not in present]
+        known, todo, reused, removed = self._plan(sources, fps)
+        outdated = sum(1 for sf, old in todo if old is None and sf.path in known)
+        if outdated and outdated * 2 >= len(known):
+            # Most cached facts are outdated (a new extractor): starting from an empty
+            # database beats deleting millions of rows one file at a time.
+            self._reset()
+            conn = self.conn
+            known, todo, reused, removed = self._plan(sources, fps)
 
         if removed or any(sf.path in known for sf, _ in todo):
             self._ensure_indexes()  # deletions by file_id need them (e.g. after a killed cold build)
@@ -488,6 +497,7 @@ class FactIndex:
             writer.mark_link()
             conn.execute("COMMIT")
 
+        _preload({sf.kind for sf, _ in todo})
         unavailable: set[str] = set()
         _HEADER_CACHE.clear()  # headers may have changed since the last build in this process
         try:
@@ -506,15 +516,50 @@ class FactIndex:
             raise
         warnings.extend(f"{msg}; its files carry no facts" for msg in sorted(unavailable))
 
+        t1 = time.monotonic()
+        timings["extract"] = t1 - t0 - timings["scan"]
         self._ensure_indexes()  # after the bulk load: cheaper than keeping them up to date
+        t2 = time.monotonic()
+        timings["indexes"] = t2 - t1
         linked, generated = False, 0
         if self._meta("link_dirty") == "1" or self._meta("link_fp") != fps["link"]:
             linked, generated = self._link(fps["link"], warnings)
         conn.execute("PRAGMA optimize")
+        timings["link"] = time.monotonic() - t2
         return BuildStats(
             files_seen=len(sources), extracted=writer.extracted, reused=reused + writer.rehashed,
             removed=len(removed), seconds=round(time.monotonic() - t0, 3), warnings=warnings,
-            rehashed=writer.rehashed, linked=linked, generated=generated)
+            rehashed=writer.rehashed, linked=linked, generated=generated,
+            timings={k: round(v, 3) for k, v in timings.items()})
+
+    def _plan(self, sources: list[SourceFile], fps: dict[str, str]):
+        """(known files, files to read with their stored hash or None, reused count, removed)."""
+        known = {path: (fid, sha1, size, mtime, kind, fp, stale) for fid, path, sha1, size, mtime, kind, fp, stale in
+                 self.conn.execute("SELECT id, path, sha1, size, mtime_ns, kind, fp, stale FROM files "
+                                   "WHERE kind != 'generated'")}
+        todo: list[tuple[SourceFile, str | None]] = []
+        reused = 0
+        for sf in sources:
+            k = known.get(sf.path)
+            if k is not None and k[4] == sf.kind and k[5] == fps[sf.kind] and k[1] and not k[6]:
+                if k[2] == sf.size and k[3] == sf.mtime_ns:
+                    reused += 1
+                    continue
+                todo.append((sf, k[1]))  # stat changed: the worker compares hashes
+            else:
+                todo.append((sf, None))
+        present = {sf.path for sf in sources}
+        removed = [(path, k[0], k[4]) for path, k in known.items() if path not in present]
+        return known, todo, reused, removed
+
+    def _reset(self) -> None:
+        """Replace the database with an empty one (same schema)."""
+        self.close()
+        self._delete_db_files()
+        self._conn = None
+        conn = self._connect()
+        self._create_schema(conn)
+        self._conn = conn
 
     def _extract_all(self, todo, workers, progress, writer, warnings, unavailable) -> None:
         if not todo:

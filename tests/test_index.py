@@ -620,3 +620,22 @@ def test_real_asm_context_on_sample_kernel(sample_tree, tmp_path, monkeypatch):
         (sym,) = idx.asm_symbols("asm_exc_int3")
         assert sym.section == ".entry.text"
         assert idx.conn.execute("SELECT count(*) FROM deps").fetchone()[0] > 0
+
+
+def test_new_c_extractor_rebuilds_from_empty(tree, cache, monkeypatch):
+    """When most cached facts are outdated the database starts over (no row left twice)."""
+    for i in range(10):
+        (tree / "lib" / f"l{i}.c").write_text(f"int lib{i}(void)\n{{\n\treturn helper();\n}}\n")
+    with open_index(tree, cache) as idx:
+        build(idx)
+        before = {t: idx.conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+                  for t in ("functions", "registrations", "refs", "calls", "object_macros", "deps")}
+        fps = index_mod._fingerprints()
+        monkeypatch.setattr(index_mod, "_fingerprints", lambda: {**fps, "c": "new-c"})
+        EXTRACTED.clear()
+        st = build(idx)
+        assert st.extracted == st.files_seen and st.reused == 0 and st.linked
+        after = {t: idx.conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in before}
+        assert after == before
+        assert len(idx.functions("helper")) == 1
+        assert build(idx).extracted == 0

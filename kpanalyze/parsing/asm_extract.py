@@ -23,8 +23,22 @@ variants all appear (each with its own ``conditions``).
 
 Extraction is per file so facts can be cached by content. Headers are never read
 here: the caller builds an :class:`AsmMacros` with :func:`build_asm_context`
-(which reads through a callback) and passes it to :func:`extract_asm`; the cache
-key of the result must then include ``AsmMacros.digest``.
+(which reads through a callback) and passes it to :func:`extract_asm`::
+
+    cache = {}  # per build: tree path -> AsmHeader | None, shared by all .S files
+    ctx = build_asm_context(relpath, data, arch, read, cache)  # read(path) -> bytes | None
+    facts = extract_asm(relpath, data, ctx)
+
+``arch`` is the arch directory name (``x86``, ``arm64``...); for a .S outside
+``arch/`` pass the arch being analysed. The facts then depend on the headers too:
+key a cache on the file's hash plus ``ctx.digest`` (or re-extract when any path
+the resolution looked up changes). Symbols and registrations written in a header
+(``DECLARE_IDTENTRY(...)`` lines in idtentry.h) carry the header's path and line.
+
+Known approximations: gas ``.if`` is not evaluated (both sides are scanned, and
+recursive macros stop at their second level); ``\\@`` numbering is approximate;
+a section changed in one ``#if`` branch continues after ``#endif`` with the
+state of the first live branch.
 """
 
 from __future__ import annotations
@@ -56,8 +70,9 @@ _DIRECTIVE_RE = re.compile(r"\s*#\s*([A-Za-z_]\w*)?(.*)\Z", re.S)
 _CPP_DIRECTIVES = frozenset(
     "define undef include include_next if ifdef ifndef elif else endif error warning pragma line".split()
 )
-# Names that are defined while preprocessing assembly (-D__ASSEMBLY__).
-_ASM_TRUE_NAMES = frozenset({"__ASSEMBLY__", "__ASSEMBLER__"})
+# Names that are always defined while preprocessing kernel assembly
+# (-D__ASSEMBLY__ -D__KERNEL__, and gcc's own __ASSEMBLER__).
+_ASM_TRUE_NAMES = frozenset({"__ASSEMBLY__", "__ASSEMBLER__", "__KERNEL__"})
 
 
 def _strip_comments(text: str) -> str:
@@ -535,12 +550,6 @@ class AsmMacros:
     arch: str = ""
     missing: tuple[str, ...] = ()  # spellings no candidate was found for (generated headers)
     digest: str = ""
-    # Private memo shared by the contexts built with one `cache`: interpreter state
-    # after a file's leading #includes, so linkage.h & co are not re-read per file.
-    memo: dict | None = field(default=None, compare=False, repr=False)
-
-
-_MEMO_KEY = "\0asm-state-memo"
 
 
 def arch_of_path(path: str) -> str:
@@ -593,8 +602,6 @@ def build_asm_context(
     missing: list[str] = []
 
     def get(p: str) -> AsmHeader | None:
-        if p == _MEMO_KEY:
-            return None
         if p not in cache:
             b = read(p)
             cache[p] = None if b is None else scan_asm_header(p, b)
@@ -626,8 +633,7 @@ def build_asm_context(
         h.update(p.encode() + b"\0" + headers[p].digest.encode() + b"\0")
     for k in sorted(resolved):
         h.update(f"{k[0]}|{k[1]}|{resolved[k]}\0".encode())
-    memo = cache.setdefault(_MEMO_KEY, {})
-    return AsmMacros(headers, resolved, arch, tuple(missing), h.hexdigest(), memo)
+    return AsmMacros(headers, resolved, arch, tuple(missing), h.hexdigest())
 
 
 # ---------------------------------------------------------------------------
@@ -710,7 +716,7 @@ _DATA_PREFIXES = (".data", ".rodata", ".bss", ".init.data", ".init.rodata", ".re
 
 _MAX_DEPTH = 24
 _MAX_ALTERNATIVES = 16
-_MAX_GAS_EXPANSIONS = 50_000  # per file
+_MAX_EXPANSIONS = 200_000  # per file: cpp + gas expansions (alternatives multiply)
 
 
 @dataclass(eq=False)  # identity-hashed: memo keys
@@ -908,7 +914,7 @@ class _Interp:
         self.including: list[str] = []
         self.block: _Block | None = None
         self.counter = 0
-        self.budget = _MAX_GAS_EXPANSIONS
+        self.budget = _MAX_EXPANSIONS
         self.memo: dict[object, bool] = {}
         self.memo_gen: dict[object, int] = {}
         self.generation = 0  # bumped per gas macro definition (invalidates "not interesting")
@@ -1338,6 +1344,11 @@ class _Interp:
             if not alts:
                 alts = [d for d in every if d.params is None]
             if alts:
+                self.budget -= len(alts)
+                if self.budget < 0:
+                    if self.budget + len(alts) >= 0:
+                        self.err(site, "macro expansion budget exhausted")
+                    return
                 for d in alts:
                     if d.params is not None:
                         paren = st.index("(", m.end())
@@ -1633,6 +1644,29 @@ class _Interp:
         )
 
 
+# Interpreter state after the leading #includes of a .S file, keyed by the paths and
+# contents of the headers they reach (so it can never serve a stale tree): most .S
+# files of an arch start with the same few includes.
+_STATE_MEMO: dict[tuple, tuple] = {}
+_STATE_MEMO_SIZE = 64
+
+
+def _add_closure(ctx: AsmMacros, start: str | None, out: dict[str, str]) -> None:
+    todo = [start] if start else []
+    while todo:
+        p = todo.pop()
+        if p in out:
+            continue
+        h = ctx.headers.get(p)
+        if h is None:
+            continue
+        out[p] = h.digest
+        for sp in h.includes:
+            q = ctx.resolved.get((p, sp))
+            if q and q not in out:
+                todo.append(q)
+
+
 def extract_asm(path: str, data: bytes, macro_context: AsmMacros | None = None) -> FileFacts:
     """Facts of one .S file (kind "asm"): labels with sections, asm registrations.
 
@@ -1648,16 +1682,22 @@ def extract_asm(path: str, data: bytes, macro_context: AsmMacros | None = None) 
     interp.including.append(path)
     start = 0
     ctx = macro_context
-    if ctx is not None and ctx.memo is not None and not guard:
-        # The state after the leading `#include`s depends only on which headers they
-        # resolve to: reuse it across files (deterministic, just faster).
-        key: tuple = (ctx.arch, interp.comment_char, interp.sep)
+    if ctx is not None and not guard:
+        # The state after the leading `#include`s is a function of the headers they
+        # pull in (paths and contents): reuse it across .S files that start alike.
+        closure: dict[str, str] = {}
+        leading: tuple = (ctx.arch, interp.comment_char, interp.sep)
         while start < len(ops) and ops[start][1] == "i":
-            key = key + (ctx.resolved.get((path, ops[start][2])),)
-            snap = ctx.memo.get(key)
+            target = ctx.resolved.get((path, ops[start][2]))
+            leading += (target,)
+            _add_closure(ctx, target, closure)
+            key = leading + (hashlib.sha1(repr(sorted(closure.items())).encode()).digest(),)
+            snap = _STATE_MEMO.get(key)
             if snap is None:
                 interp.run_file(path, ops[start:start + 1], ())
-                ctx.memo[key] = interp.snapshot()
+                if len(_STATE_MEMO) >= _STATE_MEMO_SIZE:
+                    _STATE_MEMO.clear()
+                _STATE_MEMO[key] = interp.snapshot()
             else:
                 interp.restore(snap)
             start += 1

@@ -344,7 +344,7 @@ def macro_defines_something(name: str, body: str) -> bool:
         return False
     words = 0  # identifiers seen since the last statement boundary, at depth 0
     i, n = 0, len(toks)
-    definer = name.startswith(_DEFINER_PREFIXES)
+    definer = name.startswith(_DEFINER_PREFIXES) or _is_upper(name)  # FOO_2(f) -> FOO_x(2, f)
     while i < n:
         t = toks[i]
         if t == "(":
@@ -362,7 +362,8 @@ def macro_defines_something(name: str, body: str) -> bool:
             is_ident = prev[:1].isalpha() or prev[:1] == "_"
             if is_ident and words >= 2 and after in ("{", "", ";") and prev not in _NOT_DECL_START:
                 return True
-            if definer and is_ident and words == 1 and _is_upper(prev.replace("##", "")) and after in ("", ";", "{"):
+            if definer and is_ident and words == 1 and (prev[:1].isupper() or prev[:1] == "_" and any(c.isupper() for c in prev)) \
+                    and after in ("", ";", "{"):
                 return True  # DEFINE_X(f) -> DEFINE_Y(f): an alias of another definer
             i = j + 1
             continue
@@ -589,13 +590,38 @@ def _scan_defines_only(path: str, data: bytes, facts: FileFacts) -> None:
             md = _macro_def_from_text(path, line, name, logical, conds.at(m.start()))
             if md is not None:
                 facts.macro_defs.append(md)
-    facts.object_macros = sorted(n.decode("utf-8", "replace") for n in seen)
+    facts.object_macros = _probe_like(seen)
+
+
+def _probe_like(names) -> list[str]:
+    """Macro names worth indexing: those a user could mistake for a function (any
+    lower-case letter). All-caps register and constant macros (4.9M in the AMD GPU
+    headers alone) are left out."""
+    return sorted(n.decode("utf-8", "replace") for n in names if n.upper() != n)
+
+
+_TOP_MACRO_USE_RE = re.compile(rb"^[A-Z_][A-Z0-9_]*\(", re.M)
+
+
+def _closing_paren(data: bytes, open_pos: int, limit: int = 20000) -> int:
+    """Index of the ')' matching data[open_pos] == '(' (-1 if not within `limit` bytes)."""
+    depth = 0
+    for i in range(open_pos, min(len(data), open_pos + limit)):
+        c = data[i]
+        if c == 40:
+            depth += 1
+        elif c == 41:
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def needs_parse(data: bytes) -> bool:
-    """Files with no brace and no NOKPROBE only #define and declare things (register
-    headers): a regex over #define lines gives all their facts."""
-    return b"{" in data or b"NOKPROBE" in data
+    """Files with no brace, no NOKPROBE and no file-scope macro use (TRACE_EVENT(...)
+    headers have none of the first two) only #define and declare things, like the
+    register headers: a regex over #define lines gives all their facts."""
+    return b"{" in data or b"NOKPROBE" in data or _TOP_MACRO_USE_RE.search(data) is not None
 
 
 def _macro_use_args(data: bytes, args_node) -> tuple[str, ...]:
@@ -697,6 +723,8 @@ class _Extractor:
 
         if b"NOKPROBE_SYMBOL" in data:
             self._registration_net()
+        if facts.parse_errors:
+            self._macro_use_net()
 
         # Preprocessor definitions.
         macros = get("macro", ())
@@ -710,7 +738,7 @@ class _Extractor:
             if nm is not None:
                 names.add(nm)
         if names:
-            facts.object_macros = sorted(n.decode("utf-8", "replace") for n in names)
+            facts.object_macros = _probe_like(names)
             facts.macro_defs.sort(key=lambda m: m.line)
 
         # Calls (one edge per caller/callee pair, first line) and references.
@@ -764,6 +792,26 @@ class _Extractor:
                 Registration(name, self.path, ln, "NOKPROBE_SYMBOL", self.cond.at(m.start(1))))
             self.facts.warnings.append(f"{self.path}:{ln}: NOKPROBE_SYMBOL({name}) recovered from raw text")
         self.facts.registrations.sort(key=lambda r: r.line)
+
+    def _macro_use_net(self) -> None:
+        """Macro uses at column 0 (`SYSCALL_DEFINE5(waitid, ...)`, `DEFINE_EVENT(...)`)
+        that error recovery swallowed into a file-wide ERROR node are read from the raw
+        text, arguments split with balanced parentheses."""
+        data = self.data
+        have = {u.line for u in self.facts.macro_uses}
+        for m in _TOP_MACRO_USE_RE.finditer(data):
+            name = m.group(0)[:-1].decode("ascii")
+            if not is_macro_name(name) or name in REGISTRATION_MACROS or _in_directive(data, m.start()):
+                continue
+            line = data.count(b"\n", 0, m.start()) + 1
+            if line in have:
+                continue
+            end = _closing_paren(data, m.end() - 1)
+            if end < 0:
+                continue
+            args = split_args(data[m.end():end].decode("utf-8", "replace"))
+            self.facts.macro_uses.append(MacroUse(name, self.path, line, args, self.cond.at(m.start())))
+        self.facts.macro_uses.sort(key=lambda u: u.line)
 
     def _outer_ranges(self) -> list[tuple[int, int, str]]:
         """Function bodies sorted and made disjoint.

@@ -37,8 +37,6 @@ CHUNK_BYTES = 4 << 20  # ... or fewer when they hold this many bytes
 INLINE_BYTES = 2 << 20  # below this much work, extract in this process (no pool start-up)
 _IN_CHUNK = 500  # names per `IN (...)` of the batch queries
 
-# Tables beside the fact tables: FileFacts' string lists.
-_NAME_LISTS = ("exports", "object_macros")
 # object_macros holds every #define'd name of every file: 4.9 million in 6.1, 3.4 million of
 # them AMD register names averaging 58 characters. Stored as 64-bit hashes, clustered by
 # file (fast whole-file deletes): ~25 bytes a name instead of ~150 with text and indexes.
@@ -161,22 +159,22 @@ def _preload(kinds: Iterable[str]) -> None:
                 pass
 
 
-def _pack(ff: F.FileFacts, relpath: str) -> dict:
+def _pack(ff: F.FileFacts, relpath: str, fid: int) -> dict:
     """FileFacts as plain tuples (cheap to pickle back to the writer). A `path` equal to
     the file's own path is stored as NULL (the files row has it): a third of the bytes."""
     out = {}
     for table in F.FACT_TYPES:
         items = getattr(ff, table)
         if items:
-            out[table] = list(map(_ROW_MAKERS[table](relpath), items))
+            out[table] = list(map(_ROW_MAKERS[table](relpath, fid), items))
     if ff.exports:
-        out["exports"] = sorted(set(ff.exports))
+        out["exports"] = [(fid, n) for n in sorted(set(ff.exports))]
     if ff.object_macros:
-        out[_HASHED] = sorted({name_hash(n) for n in ff.object_macros})
+        out[_HASHED] = [(fid, h) for h in sorted({name_hash(n) for n in ff.object_macros})]
     return out
 
 
-def _work_one(root: str, max_size: int, relpath: str, kind: str, old_sha1: str | None) -> tuple:
+def _work_one(root: str, max_size: int, relpath: str, kind: str, old_sha1: str | None, fid: int) -> tuple:
     """(relpath, status, sha1, packed facts, parse_errors, warnings, unavailable-kind, deps)."""
     data, warning = read_source(root, relpath, max_size)
     if data is None:
@@ -196,7 +194,7 @@ def _work_one(root: str, max_size: int, relpath: str, kind: str, old_sha1: str |
     except Exception as e:  # one bad file must not stop the build; retried next time
         return (relpath, "fail", "", None, 0, [f"{relpath}: {kind} extractor failed ({type(e).__name__}: {e})"],
                 None, ())
-    return (relpath, "facts", sha1, _pack(ff, relpath), int(ff.parse_errors or 0), list(ff.warnings), None,
+    return (relpath, "facts", sha1, _pack(ff, relpath, fid), int(ff.parse_errors or 0), list(ff.warnings), None,
             sorted(deps))
 
 
@@ -215,23 +213,23 @@ def _columns(cls) -> list[str]:
 
 
 def _row_maker(cls):
-    """fact_to_row for one class, fast (it runs for every fact of the tree), with the
-    path equal to `relpath` elided to None."""
+    """(file_id, *fact_to_row(fact)) for one class, fast (it runs in the workers for every
+    fact of the tree), with the path equal to the file's own elided to None."""
     names = _columns(cls)
     get = operator.attrgetter(*names)
     joined = [i for i, f in enumerate(fields(cls)) if str(f.type).startswith("tuple")]
     pos = names.index("path") if "path" in names else None
 
-    def for_file(relpath: str):
+    def for_file(relpath: str, fid: int):
         def row(fact) -> tuple:
             r = get(fact)
             if not joined and (pos is None or r[pos] != relpath):
-                return r
-            r = list(r)
+                return (fid, *r)
+            r = [fid, *r]
             for i in joined:
-                r[i] = "\x1f".join(r[i])
-            if pos is not None and r[pos] == relpath:
-                r[pos] = None
+                r[i + 1] = "\x1f".join(r[i + 1])
+            if pos is not None and r[pos + 1] == relpath:
+                r[pos + 1] = None
             return tuple(r)
         return row
     return for_file
@@ -568,7 +566,7 @@ class FactIndex:
         by_path = {sf.path: sf for sf, _ in todo}
         tasks, items, nbytes = [], [], 0
         for sf, old in todo:
-            items.append((sf.path, sf.kind, old))
+            items.append((sf.path, sf.kind, old, writer.file_id(sf.path)))
             nbytes += min(sf.size, max_size)
             if len(items) >= CHUNK_FILES or nbytes >= CHUNK_BYTES:
                 tasks.append((root, max_size, items))
@@ -845,6 +843,8 @@ class _Writer:
         self.conn = conn
         self.ids = {p: fid for p, (fid, _sha1) in known.items()}  # path -> files.id, stored files
         self.sha1 = {p: sha1 for p, (_fid, sha1) in known.items()}  # path -> content hash stored
+        self.assigned: dict[str, int] = {}  # path -> files.id given to a new file's rows
+        self._next_id = (conn.execute("SELECT max(id) FROM files").fetchone()[0] or 0) + 1
         self.fps = fps
         self.pending: list[tuple[SourceFile, tuple]] = []
         self.rows = 0
@@ -865,6 +865,15 @@ class _Writer:
         # this build read the current one. No deps stored yet (cold build): nothing to mark.
         self.track_deps = conn.execute("SELECT 1 FROM deps LIMIT 1").fetchone() is not None
 
+    def file_id(self, path: str) -> int:
+        """The files.id of `path`: its stored one, or a new one for the worker to put in
+        the rows (saves the writer rebuilding every row tuple)."""
+        fid = self.ids.get(path) or self.assigned.get(path)
+        if fid is None:
+            fid = self.assigned[path] = self._next_id
+            self._next_id += 1
+        return fid
+
     def delete_rows(self, fid: int) -> None:
         """Delete a stored file's fact rows (inside the caller's transaction)."""
         conn = self.conn
@@ -882,12 +891,13 @@ class _Writer:
             self.conn.execute("UPDATE files SET stale=1 WHERE id IN (SELECT file_id FROM deps WHERE dep=?)", (path,))
 
     def note_new_rows(self, packed: dict) -> None:
+        # rows are (file_id, name, ...)
         defs = packed.get("macro_defs")
         if defs:
-            self.defined.update(r[0] for r in defs)
+            self.defined.update(r[1] for r in defs)
             self.link_dirty = True
         elif not self.link_dirty:
-            self.link_dirty = any(r[0] in self.defined for r in packed.get("macro_uses", ()))
+            self.link_dirty = any(r[1] in self.defined for r in packed.get("macro_uses", ()))
 
     def mark_link(self) -> None:
         """Record (in the current transaction) that the link step must run."""
@@ -921,19 +931,17 @@ class _Writer:
                 conn.execute("UPDATE files SET sha1=?, size=?, mtime_ns=?, kind=?, parse_errors=?, fp=?, stale=0 "
                              "WHERE id=?", (*values, fid))
             else:
-                fid = conn.execute("INSERT INTO files(sha1, size, mtime_ns, kind, parse_errors, fp, path) "
-                                   "VALUES (?, ?, ?, ?, ?, ?, ?)", (*values, relpath)).lastrowid
+                fid = self.assigned.pop(relpath)
+                conn.execute("INSERT INTO files(sha1, size, mtime_ns, kind, parse_errors, fp, path, id) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*values, relpath, fid))
                 self.ids[relpath] = fid
             if sha1 != self.sha1.get(relpath) or not sha1:
                 self.mark_dependents(relpath)
                 self.sha1[relpath] = sha1
-            if packed:
+            if packed:  # rows carry the file id already (file_id() gave it to the worker)
                 self.note_new_rows(packed)
                 for table, rows in packed.items():
-                    if table in _NAME_LISTS:
-                        by_table[table].extend((fid, n) for n in rows)
-                    else:
-                        by_table[table].extend((fid, *r) for r in rows)
+                    by_table[table].extend(rows)
             by_table["warnings"].extend((fid, w) for w in file_warnings)
             by_table["deps"].extend((fid, d) for d in deps)
         for table, rows in by_table.items():

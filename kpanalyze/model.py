@@ -216,17 +216,12 @@ class KernelModel:
             return self._kw_cache[kw]
         self._kw_cache[kw] = ()  # recursion guard
         out: list[str] = []
-        if depth < 5 and (kw[:1] == "_" or kw.islower()):
+        if depth < 5:
             best = None
-            for path in self.index.is_macro(kw):
-                if not self.on_arch(path) or not path.endswith(".h"):
-                    continue
-                for m in object_macros(path, self.tree.read(path), {kw}):
-                    active = evaluate_all(m.conditions, self.config, self.arch)
-                    if active is False:
-                        continue
-                    if best is None or (active and not best[0]):
-                        best = (bool(active), m)
+            for m in self._annotation_defs(kw):
+                active = evaluate_all(m.conditions, self.config, self.arch)
+                if active is not False and (best is None or (active and not best[0])):
+                    best = (bool(active), m)
             if best is not None:
                 for tok in split_annotation_body(best[1].body):
                     if annotation(tok) is not None:
@@ -235,6 +230,17 @@ class KernelModel:
                         out.extend(self.expand_keyword(tok, depth + 1))
         self._kw_cache[kw] = tuple(out)
         return self._kw_cache[kw]
+
+    def _annotation_defs(self, kw: str):
+        """#defines of an attribute macro on this arch: keyword aliases the extractor
+        kept (any case), else the object-like #defines of the headers naming it."""
+        aliases = [m for m in self.index.macro_defs(kw) if not m.params and self.on_arch(m.path)]
+        if aliases:
+            return aliases
+        if not (kw[:1] == "_" or kw.islower()):
+            return []
+        return [m for path in self.index.is_macro(kw) if self.on_arch(path) and path.endswith(".h")
+                for m in object_macros(path, self.tree.read(path), {kw})]
 
     def expand_keywords(self, keywords: tuple[str, ...]) -> tuple[str, ...]:
         out = list(keywords)

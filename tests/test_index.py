@@ -551,10 +551,10 @@ def test_fast_rows_match_fact_to_row():
         "kconfig_selects": KconfigSelect("arch/x/Kconfig", 2, "X", "HAVE_KPROBES"),
     }
     for table, fact in samples.items():
-        row = index_mod._ROW_MAKERS[table]("elsewhere.c")(fact)
-        assert tuple(row) == fact_to_row(fact)
-        assert fact_from_row(FACT_TYPES[table], row) == fact
-        own = index_mod._ROW_MAKERS[table](fact.path)(fact)
+        row = index_mod._ROW_MAKERS[table]("elsewhere.c", 7)(fact)
+        assert row[0] == 7 and row[1:] == fact_to_row(fact)
+        assert fact_from_row(FACT_TYPES[table], row[1:]) == fact
+        own = index_mod._ROW_MAKERS[table](fact.path, 7)(fact)
         assert None in own  # the path of the file itself is elided
 
 

@@ -97,10 +97,10 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
         v.add(Reason("kretprobe-not-entry", f"a return probe needs the function entry, not +{off:#x}"))
     if off and off % spec.insn_align:
         v.add(Reason("misaligned", f"offset {off:#x} is not a multiple of {spec.insn_align} on {model.arch}"))
-    if via == "tracefs" and not split_clone(point.symbol)[1]:
-        dups = _duplicates(model, present, data_syms)
+    if via == "tracefs":
+        dups = _duplicates(model, present, data_syms) if not split_clone(point.symbol)[1] else []
         if len(dups) > 1:
-            v.add(Reason("non-unique", f"kallsyms would hold {len(dups)} symbols named {point.symbol.split('.')[0]}",
+            v.add(Reason("non-unique", f"kallsyms would hold {len(dups)} symbols named {point.symbol}",
                          tuple(dups[:6])))
         if model.tracefs_checks_notrace:
             cause = model.notrace_cause(primary)

@@ -536,7 +536,7 @@ def _macro_def_from_text(path: str, line: int, name: str, logical: str, conds=()
     return MacroDef(name, path, line, params, body, tuple(conds))
 
 
-_LOWER_NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+_LOWER_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # any case: ACPI_INIT_FUNCTION -> __init
 # First byte of a body worth a closer look (`__visible ...`, `noinline ...`, `DEFINE_X`),
 # so `#define mmREG_FOO 0x1234` lines cost nothing.
 _ALIAS_START = frozenset(b"_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -731,8 +731,7 @@ class _Extractor:
         names = {m.text for m in macros}
         for m in macros:
             t = m.text
-            if t.startswith(_DEFINER_PREFIXES_B) or 97 <= t[0] <= 122:  # DEFINE_..., lower-case
-                self._alias(m)
+            self._alias(m)  # DEFINE_X aliases and attribute aliases of any case
         for fm in get("fmacro", ()):
             nm = self._macro_def(fm)
             if nm is not None:

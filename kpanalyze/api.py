@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,15 +19,31 @@ def default_kernel() -> Path:
 
 @dataclass
 class Kernel:
-    """An opened tree with its (built, up to date) fact index."""
+    """An opened tree with its (built, up to date) fact index. Models are kept per
+    (arch, config file) so repeated checks in one process reuse the build map and hooks."""
 
     tree: object
     index: object
+    _models: dict = field(default_factory=dict, repr=False)
 
     def model(self, arch: str, config=None):
         from .model import KernelModel
 
-        return KernelModel(self.tree, self.index, arch, config)
+        key = (arch, _config_key(config))
+        if key not in self._models:
+            self._models[key] = KernelModel(self.tree, self.index, arch, config)
+        return self._models[key]
+
+
+def _config_key(config):
+    if config is None:
+        return None
+    path = Path(config.path)
+    try:
+        st = path.stat()
+        return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        return ("<unstatable>", id(config))
 
 
 def open_kernel(kernel: Path | None = None, *, progress: bool = False, workers: int | None = None,

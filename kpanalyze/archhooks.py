@@ -93,9 +93,16 @@ def _identifiers(node):
         stack.extend(n.children)
 
 
+def _parse(read, path: str):
+    data = read(path)
+    return tsparse.parse_c(data) if data is not None else None  # None: binary or oversized
+
+
 def sections_in_function(read, path: str, name: str) -> list[tuple[str, int]]:
     """[(section, line)] for the section markers used in function `name` of file `path`."""
-    tree = tsparse.parse_c(read(path))
+    tree = _parse(read, path)
+    if tree is None:
+        return []
     fn = _function_node(tree.root_node, name)
     if fn is None:
         return []
@@ -110,7 +117,9 @@ def sections_in_function(read, path: str, name: str) -> list[tuple[str, int]]:
 
 def strings_in_initializer(read, path: str, var: str) -> list[tuple[str, int]]:
     """[(string, line)] of the string literals initializing `var` in file `path`."""
-    tree = tsparse.parse_c(read(path))
+    tree = _parse(read, path)
+    if tree is None:
+        return []
     stack = [tree.root_node]
     while stack:
         node = stack.pop()

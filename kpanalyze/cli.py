@@ -358,7 +358,8 @@ def reasons(fmt) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
               help="Extraction processes (default: the number of CPUs).")
 @_no_progress_option
-def index(kernel, workers, no_progress) -> None:
+@click.option("--verbose", is_flag=True, help="List every extraction warning (default: the first 10).")
+def index(kernel, workers, no_progress, verbose) -> None:
     """Build or refresh the fact index of a tree (only changed files are re-read).
 
     The index lives in the user cache directory (KPANALYZE_CACHE_DIR overrides
@@ -381,8 +382,12 @@ def index(kernel, workers, no_progress) -> None:
                 warnings = list(value)
             value = len(value)
         click.echo(f"{key}: {value}")
-    for w in warnings:
+    shown = warnings if verbose else warnings[:10]
+    for w in shown:
         click.echo(f"kpanalyze: warning: {_one_line(w)}", err=True)
+    if len(warnings) > len(shown):
+        click.echo(f"kpanalyze: {len(warnings) - len(shown)} more warnings (use --verbose to list them all)",
+                   err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -240,7 +240,7 @@ class KernelModel:
         if not (kw[:1] == "_" or kw.islower()):
             return []
         return [m for path in self.index.is_macro(kw) if self.on_arch(path) and path.endswith(".h")
-                for m in object_macros(path, self.tree.read(path), {kw})]
+                for m in object_macros(path, self.tree.read(path) or b"", {kw})]
 
     def expand_keywords(self, keywords: tuple[str, ...]) -> tuple[str, ...]:
         out = list(keywords)

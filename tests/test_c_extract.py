@@ -16,6 +16,15 @@ from kpanalyze.parsing.c_extract import (
 )
 
 
+
+@pytest.fixture
+def record_edges(monkeypatch):
+    """Call-graph edges are off by default (cost); these tests switch them on."""
+    from kpanalyze.parsing import c_extract
+
+    monkeypatch.setattr(c_extract, "RECORD_CALL_EDGES", True)
+
+
 def facts(src: str, path: str = "t.c") -> FileFacts:
     return extract_c(path, textwrap.dedent(src).lstrip("\n").encode())
 
@@ -258,7 +267,7 @@ def test_conditions_survive_a_broken_initializer():
 # ---------------------------------------------------------------------------
 # Macro uses, exports, definitions
 
-def test_macro_uses_at_file_scope():
+def test_macro_uses_at_file_scope(record_edges):
     src = """
         DEFINE_IDTENTRY_RAW(exc_int3)
         {
@@ -290,7 +299,7 @@ def test_macro_uses_at_file_scope():
     assert {(c.caller, c.callee) for c in ff.calls} == {("exc_int3", "do_int3"), ("openat", "do_sys_open")}
 
 
-def test_syscall_first_in_file_with_body():
+def test_syscall_first_in_file_with_body(record_edges):
     src = "SYSCALL_DEFINE0(getpid)\n{\n\treturn task_tgid_vnr(current);\n}\n"
     ff = facts(src)
     assert [(u.name, u.args) for u in ff.macro_uses] == [("SYSCALL_DEFINE0", ("getpid",))]
@@ -371,7 +380,7 @@ def test_unparsed_header_still_gives_macros():
         #endif
         """
     ff = facts(src, "drivers/x/regs.h")
-    assert ff.object_macros == ["mmREG_A"]  # all-caps names are not indexed
+    assert ff.object_macros == []  # constant and register macros are not indexed
     assert [(d.name, d.line, d.conditions) for d in ff.macro_defs] == [("GEN_FN", 6, ("defined(CONFIG_X)",))]
     assert ff.functions == []
 
@@ -379,7 +388,7 @@ def test_unparsed_header_still_gives_macros():
 # ---------------------------------------------------------------------------
 # Calls, references, data
 
-def test_calls_and_refs():
+def test_calls_and_refs(record_edges):
     src = """
         static int once(int x) { return x; }
         static int twice(int x) { return x; }

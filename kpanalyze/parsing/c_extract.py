@@ -594,11 +594,15 @@ def _scan_defines_only(path: str, data: bytes, facts: FileFacts) -> None:
 
 
 def _probe_like(names) -> list[str]:
-    """Macro names worth indexing: those a user could mistake for a function (any
-    lower-case letter). All-caps register and constant macros (4.9M in the AMD GPU
-    headers alone) are left out."""
-    return sorted(n.decode("utf-8", "replace") for n in names if n.upper() != n)
+    """Macro names worth indexing: those a user could mistake for a function (lower
+    case, like kernel function names). Constant and register macros (`FOO_BAR`,
+    `mmREG_X`: 4.9M in the AMD GPU headers alone) are left out."""
+    return sorted(n.decode("utf-8", "replace") for n in names if n.lower() == n and n.upper() != n)
 
+
+# Call-graph edges (caller -> callee) are 2.6M rows on the full tree and no verdict uses
+# them yet; per-file call counts (refs) are always recorded.
+RECORD_CALL_EDGES = False
 
 _TOP_MACRO_USE_RE = re.compile(rb"^[A-Z_][A-Z0-9_]*\(", re.M)
 
@@ -748,6 +752,8 @@ class _Extractor:
             t = c.text
             if t in local:
                 ncalls[t] = ncalls.get(t, 0) + 1
+            if not RECORD_CALL_EDGES:
+                continue
             s = c.start_byte
             i = bisect_right(starts, s) - 1
             if i >= 0 and s < ends[i]:
@@ -759,9 +765,8 @@ class _Extractor:
             t = r.text
             if t in local:
                 addr[t] = addr.get(t, 0) + 1
-        out_calls = [CallEdge(caller, callee.decode("utf-8", "replace"), path, c.start_point[0] + 1)
-                     for (caller, callee), (_, c) in sorted(first.items(), key=_by_first_pos)]
-        facts.calls = out_calls
+        facts.calls = [CallEdge(caller, callee.decode("utf-8", "replace"), path, c.start_point[0] + 1)
+                       for (caller, callee), (_, c) in sorted(first.items(), key=_by_first_pos)]
         facts.refs = [
             SymbolRef(n.decode("utf-8", "replace"), path, ncalls.get(n, 0), addr.get(n, 0))
             for n in sorted(local)

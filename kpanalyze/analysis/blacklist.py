@@ -6,6 +6,10 @@ from ..model import KernelModel
 from ..verdict import BlacklistEntry, Evidence
 
 
+def _built(c) -> int:
+    return 0 if c.build != "m" else 1
+
+
 def predict_blacklist(model: KernelModel) -> list[BlacklistEntry]:
     """Every symbol the kernel's kprobe blacklist would cover on this arch and config."""
     hooks = model.hooks
@@ -13,9 +17,10 @@ def predict_blacklist(model: KernelModel) -> list[BlacklistEntry]:
         return []
     out: dict[str, BlacklistEntry] = {}
 
-    def add(name, reason_id, ev, in_debugfs, dep):
+    def add(name, reason_id, ev, in_debugfs, dep, build="y"):
+        # Module code joins the debugfs list only while the module is loaded.
         if name not in out:
-            out[name] = BlacklistEntry(name, reason_id, ev, in_debugfs, dep)
+            out[name] = BlacklistEntry(name, reason_id, ev, in_debugfs and build != "m", dep)
 
     names = set(model.registrations)
     cands = model.candidates_many(names)
@@ -26,7 +31,7 @@ def predict_blacklist(model: KernelModel) -> list[BlacklistEntry]:
             continue
         reg, active = regs[0]
         dep = active is None or any(c.config_dependent for c in present)
-        add(name, "nokprobe-symbol", Evidence(reg.path, reg.line), True, dep)
+        add(name, "nokprobe-symbol", Evidence(reg.path, reg.line), True, dep, min(present, key=_built).build)
     sections = hooks.sections
     for sym in model.index.asm_in_sections(tuple(sections)):
         if not sym.is_function or not model.on_arch(sym.path):
@@ -35,7 +40,8 @@ def predict_blacklist(model: KernelModel) -> list[BlacklistEntry]:
         if cand.excluded:
             continue
         rule = sections[sym.section]
-        add(sym.name, rule.reason_id, Evidence(sym.path, sym.line), rule.in_debugfs, cand.config_dependent)
+        add(sym.name, rule.reason_id, Evidence(sym.path, sym.line), rule.in_debugfs, cand.config_dependent,
+            cand.build)
     keywords = {kw for kw in ("noinstr", "__kprobes", "__irq_entry", "__exception_irq_entry", "__idmap")}
     keywords |= set(model.spec.keyword_sections)
     for kw in sorted(keywords):
@@ -49,5 +55,6 @@ def predict_blacklist(model: KernelModel) -> list[BlacklistEntry]:
             rule = sections.get(section)
             if rule is None:
                 continue
-            add(fn.name, rule.reason_id, Evidence(fn.path, fn.line), rule.in_debugfs, cand.config_dependent)
+            add(fn.name, rule.reason_id, Evidence(fn.path, fn.line), rule.in_debugfs, cand.config_dependent,
+                cand.build)
     return sorted(out.values(), key=lambda e: e.name)

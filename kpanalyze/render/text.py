@@ -183,7 +183,7 @@ def _details_text(v: Verdict):
 def _blacklist_notes(e: BlacklistEntry) -> str:
     notes = []
     if not e.in_debugfs:
-        notes.append("not listed in debugfs (arch range check)")
+        notes.append("not listed in debugfs (arch range check, or module code)")
     if e.config_dependent:
         notes.append("depends on config")
     return "; ".join(notes)

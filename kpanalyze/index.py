@@ -296,7 +296,9 @@ def _fingerprints() -> dict[str, str]:
             shared += sorted(qdir.rglob("*.scm"))
     base = hashlib.sha1()
     for p in shared:
-        base.update(str(p.relative_to(pkg.parent)).encode() + b"\0" + _read_or_empty(p) + b"\0")
+        # By name and content, not location: a source checkout and an installed copy of
+        # the same code (queries/ vs kpanalyze/queries/) must give the same fingerprint.
+        base.update(p.name.encode() + b"\0" + _read_or_empty(p) + b"\0")
     out = {}
     for kind, modules in _KIND_MODULES.items():
         h = base.copy()

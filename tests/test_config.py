@@ -124,8 +124,8 @@ def test_missing_file_is_an_input_error(tmp_path):
 @pytest.mark.parametrize("name,arch,sym", [
     ("x86_64", "x86", "X86_64"), ("arm64", "arm64", "ARM64"), ("armhf", "arm", "ARM"),
 ])
-def test_groundtruth_configs(groundtruth, name, arch, sym):
-    c = KernelConfig.load(groundtruth / name / "config")
+def test_groundtruth_configs(debian_config, name, arch, sym):
+    c = KernelConfig.load(debian_config(arch))
     assert c.arch_hint() == arch
     assert c.builtin(sym)
     assert c.builtin("KPROBES") and c.builtin("FUNCTION_TRACER")

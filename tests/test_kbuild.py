@@ -578,8 +578,8 @@ def real_facts(real_tree):
 
 
 @pytest.fixture(scope="module")
-def x86_map(real_facts, groundtruth):
-    config = KernelConfig.load(groundtruth / "x86_64" / "config")
+def x86_map(real_facts, debian_config):
+    config = KernelConfig.load(debian_config("x86"))
     start = time.perf_counter()
     bm = BuildMap(real_facts, "x86", config)
     elapsed = time.perf_counter() - start
@@ -643,8 +643,8 @@ def test_real_x86_examples(x86_map):
 
 
 @pytest.mark.kernel
-def test_real_arm64(real_facts, groundtruth):
-    bm = BuildMap(real_facts, "arm64", KernelConfig.load(groundtruth / "arm64" / "config"))
+def test_real_arm64(real_facts, debian_config):
+    bm = BuildMap(real_facts, "arm64", KernelConfig.load(debian_config("arm64")))
     st = bm.status("kernel/entry/common.c")
     assert st.state == "n" and st.conditions == ("CONFIG_GENERIC_ENTRY",)
     assert bm.status("arch/arm64/kernel/probes/kprobes.c").state == "y"

@@ -13,11 +13,6 @@ from pathlib import Path
 import tree_sitter_c
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
 
-QUERY_DIR_CANDIDATES = (
-    Path(__file__).resolve().parent.parent / "queries",  # source checkout / editable install
-    Path(__file__).resolve().parent / "queries",  # wheel install (package data)
-)
-
 
 @lru_cache(maxsize=None)
 def c_language() -> Language:
@@ -35,11 +30,12 @@ def parse_c(data: bytes):
 
 
 def query_path(name: str) -> Path:
-    for d in QUERY_DIR_CANDIDATES:
-        p = d / name
-        if p.is_file():
-            return p
-    raise FileNotFoundError(f"query file {name} not found in {[str(d) for d in QUERY_DIR_CANDIDATES]}")
+    from .resources import queries_dir
+
+    p = queries_dir() / name
+    if not p.is_file():
+        raise FileNotFoundError(f"query file {p} not found; reinstall kpanalyze")
+    return p
 
 
 @lru_cache(maxsize=None)

@@ -76,12 +76,6 @@ def load_config(config: Path | str | None):
     return KernelConfig.load(Path(config))
 
 
-def _supports(k: Kernel, arch: str, config=None) -> bool:
-    from .archhooks import read_arch_hooks
-
-    return read_arch_hooks(k.index, k.tree.read, arch, config).supports_kprobes
-
-
 def all_arches(kernel: Path | None = None, *, opened: Kernel | None = None) -> list[str]:
     """Every arch directory of the tree (arch/*/ with a Kconfig)."""
     k = opened or open_kernel(kernel)

@@ -10,7 +10,7 @@ branch of ``#if E`` -> ``!(E)``, ``#elif F`` after ``#if E`` -> ``!(E) && (F)``)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,3 @@ def fact_from_row(cls, row) -> object:
             v = bool(v)
         vals.append(v)
     return cls(*vals)
-
-
-def fact_dict(fact) -> dict:
-    return asdict(fact)

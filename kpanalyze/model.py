@@ -45,9 +45,6 @@ def split_annotation_body(body: str) -> list[str]:
     return out
 
 
-CLONE_MARKERS = (".isra.", ".constprop.", ".part.", ".cold", ".llvm.", ".lto_priv.")
-
-
 def split_clone(name: str) -> tuple[str, str]:
     """`foo.isra.0` -> ("foo", ".isra.0"); names starting with '.' are asm labels, kept."""
     if "." not in name[1:]:

@@ -92,7 +92,3 @@ _CATALOG = [
 ]
 
 CATALOG: dict[str, ReasonKind] = {r.id: r for r in _CATALOG}
-
-
-def reason_kind(reason_id: str) -> ReasonKind:
-    return CATALOG[reason_id]

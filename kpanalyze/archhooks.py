@@ -68,16 +68,21 @@ class ArchHooks:
     kretprobe_blacklist: dict[str, Evidence] = field(default_factory=dict)
 
 
+def _declarator_name(node) -> str:
+    """The identifier a (function or init) declarator names, through pointers and arrays."""
+    decl = node.child_by_field_name("declarator")
+    while decl is not None and decl.type != "identifier":
+        decl = decl.child_by_field_name("declarator")
+    return tsparse.text(decl) if decl is not None else ""
+
+
 def _function_node(root, name: str):
     """The function_definition node named `name` in a parsed file (first match)."""
     stack = [root]
     while stack:
         node = stack.pop()
         if node.type == "function_definition":
-            decl = node.child_by_field_name("declarator")
-            while decl is not None and decl.type != "identifier":
-                decl = decl.child_by_field_name("declarator")
-            if decl is not None and tsparse.text(decl) == name:
+            if _declarator_name(node) == name:
                 return node
             continue
         stack.extend(reversed(node.children))
@@ -85,12 +90,7 @@ def _function_node(root, name: str):
 
 
 def _identifiers(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.type == "identifier":
-            yield n
-        stack.extend(n.children)
+    return (n for n in _walk(node) if n.type == "identifier")
 
 
 def _parse(read, path: str):
@@ -120,20 +120,10 @@ def strings_in_initializer(read, path: str, var: str) -> list[tuple[str, int]]:
     tree = _parse(read, path)
     if tree is None:
         return []
-    stack = [tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.type == "init_declarator":
-            decl = node.child_by_field_name("declarator")
-            while decl is not None and decl.type != "identifier":
-                decl = decl.child_by_field_name("declarator")
-            if decl is not None and tsparse.text(decl) == var:
-                out = []
-                for n in _walk(node.child_by_field_name("value")):
-                    if n.type == "string_content":
-                        out.append((tsparse.text(n), n.start_point[0] + 1))
-                return out
-        stack.extend(node.children)
+    for node in _walk(tree.root_node):
+        if node.type == "init_declarator" and _declarator_name(node) == var:
+            return [(tsparse.text(n), n.start_point[0] + 1)
+                    for n in _walk(node.child_by_field_name("value")) if n.type == "string_content"]
     return []
 
 

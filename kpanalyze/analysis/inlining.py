@@ -57,7 +57,7 @@ def estimate(fn: FunctionDef, calls: int, address_taken: int, registered: bool =
     """
     cls = _inline_class(fn)
     taken = address_taken > 0 or registered
-    if cls == "never" or fn.via_macro and "noinline" in fn.keywords:
+    if cls == "never":
         return InlineEstimate(0.0, "", "marked noinline")
     if cls == "always":
         if taken:

@@ -66,6 +66,10 @@ def judge(model: KernelModel, point: ProbePoint, kind: str, via: str,
     # Does a symbol exist at all?
     p_absent = primary.p_absent
     est = primary.inline
+    if suffix:
+        # A clone name comes from a binary's symbol table: the compiler did emit code for
+        # it, so whether the base function is inlined elsewhere does not matter.
+        p_absent, est = 0.0, None
     if "__exit" in primary.keywords and not (model.spec.exit_text_kept and model.config_flag("KALLSYMS_ALL", True)):
         return v.finish_missing(Reason("exit-discarded",
                                        "built-in __exit code is discarded (or not in kallsyms) on this arch/config",
@@ -105,6 +109,12 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
                          tuple(dups[:6])))
         if model.tracefs_checks_notrace:
             cause = model.notrace_cause(primary)
+            if cause is None and suffix.endswith(".cold") and suffix != ".cold":
+                # trace_kprobe falls back to the base name only if a symbol of that name
+                # exists; for foo.isra.0.cold the clone usually replaced foo entirely.
+                cause = (f"{point.symbol} is the cold part of a clone: it has no ftrace call, and no "
+                         f"symbol named {base} is likely to exist for the fallback", primary.evidence)
+                v.confidence_at_most("medium")
             if cause:
                 v.add(Reason("notrace", f"no ftrace site: {cause[0]}", (cause[1],)))
     if kind == "kretprobe":

@@ -702,6 +702,22 @@ class _Extractor:
             if inside(decl.start_byte) < 0 and not _in_directive(data, decl.start_byte):
                 self._declaration(decl)
 
+        # Preprocessor definitions.
+        macros = get("macro", ())
+        names = {m.text for m in macros}
+        for m in macros:
+            self._alias(m)  # DEFINE_X aliases and attribute aliases of any case
+        for fm in get("fmacro", ()):
+            nm = self._macro_def(fm)
+            if nm is not None:
+                names.add(nm)
+        if names:
+            facts.object_macros = _probe_like(names)
+            facts.macro_defs.sort(key=lambda m: m.line)
+        # Lower-case generator macros defined in this file (`show_one(foo);` defining
+        # `show_foo`) are recorded at their uses too; all-caps ones always are.
+        local_generators = {m.name for m in facts.macro_defs if m.params}
+
         # File-scope macro uses -> registrations / exports / macro_uses.
         seen_use = set()
         self.uses.sort(key=lambda u: u[0])
@@ -722,7 +738,7 @@ class _Extractor:
             elif name in _EXPORTS:
                 if args:
                     facts.exports.append(args[0])
-            elif is_macro_name(name):
+            elif is_macro_name(name) or name in local_generators:
                 facts.macro_uses.append(MacroUse(name, path, line, args, cond_at(pos)))
 
         if b"NOKPROBE_SYMBOL" in data:
@@ -730,19 +746,6 @@ class _Extractor:
         if facts.parse_errors:
             self._macro_use_net()
 
-        # Preprocessor definitions.
-        macros = get("macro", ())
-        names = {m.text for m in macros}
-        for m in macros:
-            t = m.text
-            self._alias(m)  # DEFINE_X aliases and attribute aliases of any case
-        for fm in get("fmacro", ()):
-            nm = self._macro_def(fm)
-            if nm is not None:
-                names.add(nm)
-        if names:
-            facts.object_macros = _probe_like(names)
-            facts.macro_defs.sort(key=lambda m: m.line)
 
         # Calls (one edge per caller/callee pair, first line) and references.
         ncalls: dict[bytes, int] = {}

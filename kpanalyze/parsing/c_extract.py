@@ -621,6 +621,37 @@ def _closing_paren(data: bytes, open_pos: int, limit: int = 20000) -> int:
     return -1
 
 
+# A definition header at column 0: words, then the name and its '('. Lines starting with
+# a word and holding no ';', '=', '#' or braces before the '('.
+_FN_HEAD_RE = re.compile(rb"^(?P<head>(?:[A-Za-z_][\w]*[ \t\*]+)*)(?P<name>[A-Za-z_]\w*)[ \t]*\(", re.M)
+_PREV_HEAD_RE = re.compile(r"[A-Za-z_][\w \t\*]*[\w\*][ \t]*\n?\Z")
+
+
+def _closing_brace(data: bytes, open_pos: int, limit: int = 400000) -> int:
+    """Index of the '}' matching data[open_pos] == '{' (-1 if none); strings, chars and
+    comments are skipped so braces inside them do not count."""
+    depth, i, n = 0, open_pos, min(len(data), open_pos + limit)
+    while i < n:
+        c = data[i]
+        if c == 123:
+            depth += 1
+        elif c == 125:
+            depth -= 1
+            if depth == 0:
+                return i
+        elif c in (34, 39):  # "..." or '...'
+            j = i + 1
+            while j < n and data[j] != c:
+                j += 2 if data[j] == 92 else 1
+            i = j
+        elif c == 47 and i + 1 < n and data[i + 1] in (42, 47):  # /* or //
+            end = data.find(b"*/", i + 2) + 2 if data[i + 1] == 42 else data.find(b"\n", i)
+            i = end if end > i else n
+            continue
+        i += 1
+    return -1
+
+
 def needs_parse(data: bytes) -> bool:
     """Files with no brace, no NOKPROBE and no file-scope macro use (TRACE_EVENT(...)
     headers have none of the first two) only #define and declare things, like the
@@ -682,6 +713,9 @@ class _Extractor:
         # (`for_each_cpu(i)\n  stmt;` reads like a function definition).
         if facts.functions and ranges:
             facts.functions = [f for f, s in zip(facts.functions, self._fstarts) if inside(s) < 0]
+
+        if facts.parse_errors:
+            self._function_net()
 
         addr: dict[bytes, int] = {}
         mts_nodes = get("mts", ())
@@ -799,6 +833,39 @@ class _Extractor:
                 Registration(name, self.path, ln, "NOKPROBE_SYMBOL", self.cond.at(m.start(1))))
             self.facts.warnings.append(f"{self.path}:{ln}: NOKPROBE_SYMBOL({name}) recovered from raw text")
         self.facts.registrations.sort(key=lambda r: r.line)
+
+    def _function_net(self) -> None:
+        """Column-0 definitions `head name(params)\n{` that error recovery swallowed into
+        an ERROR node (kernel/cgroup/cgroup.c loses a third of them) are read from the raw
+        text: the header gives the keywords, brace matching the body length."""
+        data = self.data
+        have = {f.name for f in self.facts.functions}
+        for m in _FN_HEAD_RE.finditer(data):
+            name = m.group("name").decode("ascii")
+            if name in have or name in _C_KEYWORDS or _is_upper(name) or _in_directive(data, m.start()):
+                continue
+            close = _closing_paren(data, m.end() - 1)
+            if close < 0:
+                continue
+            after = data[close + 1:close + 200].lstrip()
+            if not after.startswith(b"{"):
+                continue  # a prototype, a call at file scope or an attribute we cannot see past
+            head = m.group("head").decode("utf-8", "replace")
+            if not head.strip():
+                prev_start = data.rfind(b"\n", 0, max(0, m.start() - 1)) + 1
+                prev = data[prev_start:m.start()].decode("utf-8", "replace")
+                if _PREV_HEAD_RE.match(prev):
+                    head = prev  # `static int __kprobes\ndo_page_fault(...)`
+            kws = decl_keywords(head) if head.strip() else ()
+            open_brace = data.index(b"{", close)
+            end = _closing_brace(data, open_brace)
+            line = data.count(b"\n", 0, m.start("name")) + 1
+            body = data.count(b"\n", open_brace, end) + 1 if end > 0 else 0
+            self.facts.functions.append(FunctionDef(
+                name, self.path, line, "static" if "static" in kws else "extern", kws,
+                self.cond.at(m.start()), body, error_node=True))
+            self.local_funcs.add(name.encode())
+            have.add(name)
 
     def _macro_use_net(self) -> None:
         """Macro uses at column 0 (`SYSCALL_DEFINE5(waitid, ...)`, `DEFINE_EVENT(...)`)

@@ -314,6 +314,9 @@ def blacklist(arch, kernel, config, fmt, no_progress) -> None:
         from .render import text as render
 
         click.echo(render.render_blacklist(entries, arch, tty=_tty(), width=_width()), nl=False)
+        if not entries:
+            click.echo(f"kpanalyze: no blacklist on {arch}: the arch has no kprobes in this tree or config "
+                       "(see `kpanalyze arches`)", err=True)
 
 
 @cli.command()

@@ -118,10 +118,12 @@ def parse_points(points: Iterable[str | ProbePoint]) -> list[ProbePoint]:
 def check(points: Iterable[str | ProbePoint], *, arches: Sequence[str] | None = None,
           kernel: Path | None = None, config: Path | None = None,
           via: str = "tracefs", kinds: Sequence[str] = KINDS,
-          progress: bool = False, opened: Kernel | None = None) -> CheckResult:
+          progress: bool = False, opened: Kernel | None = None,
+          vmlinux=None, image=None, system_map=None, kallsyms=None) -> CheckResult:
     """Verdicts for every point x arch x kind. Raises InputError on bad input.
     Without arches: the config's arch if a config is given, else every arch that
-    supports kprobes."""
+    supports kprobes. With binary artifacts (one kernel, so one arch): existence comes from
+    the symbol table and offsets are judged on the real instruction bytes."""
     from .analysis.verdicts import judge_many
 
     if via not in VIAS:
@@ -134,8 +136,17 @@ def check(points: Iterable[str | ProbePoint], *, arches: Sequence[str] | None = 
     k = opened or open_kernel(kernel, progress=progress)
     result = CheckResult(kernel=str(k.tree.root), kernel_version=k.tree.version,
                          config=str(config) if config else "")
-    for arch in resolve_arches(k, arches, cfg):
-        result.verdicts.extend(judge_many(k.model(arch, cfg), pts, tuple(kinds), via))
+    binary_given = any((vmlinux, image, system_map, kallsyms))
+    if image and not (system_map or kallsyms):
+        raise InputError("--image needs a symbol table: give --system-map or --kallsyms")
+    targets = resolve_arches(k, arches, cfg)
+    if binary_given and len(targets) > 1:
+        raise InputError("binary artifacts describe one kernel: give exactly one --arch "
+                         f"(the tree has {', '.join(targets)})")
+    for arch in targets:
+        model = k.model(arch, cfg)
+        ctx = open_binary(model, vmlinux=vmlinux, image=image, system_map=system_map, kallsyms=kallsyms)
+        result.verdicts.extend(judge_many(model, pts, tuple(kinds), via, binary=ctx))
     return result
 
 
@@ -148,3 +159,57 @@ def blacklist(arch: str, *, kernel: Path | None = None, config: Path | None = No
     k = opened or open_kernel(kernel, progress=progress)
     (arch,) = resolve_arches(k, [arch], cfg)
     return predict_blacklist(k.model(arch, cfg))
+
+
+# -- instruction level (decoders parsed from the tree; binary artifacts) ---------------
+
+def open_binary(model, *, vmlinux=None, image=None, system_map=None, kallsyms=None):
+    """A BinaryContext for this model's arch, or None when no artifact is given.
+    Raises InputError when the image is for another arch."""
+    if not any((vmlinux, image, system_map, kallsyms)):
+        return None
+    from .analysis.instruction import BinaryContext
+    from .binary import open_artifacts
+    from .decoders import decoder_for
+
+    arts = open_artifacts(vmlinux=vmlinux, image=image, system_map=system_map, kallsyms=kallsyms)
+    img = arts.image
+    if img is not None and img.arch != model.arch:
+        raise InputError(f"{getattr(img, 'path', vmlinux or image)}: a {img.arch} kernel image, "
+                         f"but the arch checked is {model.arch} (use --arch {img.arch})")
+    on_ftrace = model.hooks.kprobes_on_ftrace and model.config_flag("KPROBES_ON_FTRACE", True)
+    return BinaryContext(arts, decoder_for(model.tree, model.arch, model.config) if img is not None else None,
+                         model.arch, on_ftrace)
+
+
+def decoder(arch: str, *, kernel: Path | None = None, config: Path | None = None,
+            opened: Kernel | None = None):
+    """The arch's kprobe instruction decoder, built from this tree's decoder sources."""
+    from .decoders import decoder_for
+
+    cfg = load_config(config)
+    k = opened or open_kernel(kernel, refresh=False)
+    (arch,) = resolve_arches(k, [arch], cfg)
+    return decoder_for(k.tree, arch, cfg)
+
+
+def offsets(symbol: str, arch: str, *, kernel: Path | None = None, config: Path | None = None,
+            vmlinux=None, image=None, system_map=None, kallsyms=None, via: str = "tracefs",
+            progress: bool = False, opened: Kernel | None = None) -> CheckResult:
+    """kprobe verdicts at every instruction offset of SYMBOL (needs an image and symbols)."""
+    from .analysis.offsets import offsets_verdicts
+
+    if not (vmlinux or image):
+        raise InputError("offsets needs the kernel image: give --vmlinux or --image")
+    if image and not (system_map or kallsyms):
+        raise InputError("--image needs a symbol table: give --system-map or --kallsyms")
+    point = ProbePoint.parse(symbol)
+    cfg = load_config(config)
+    k = opened or open_kernel(kernel, progress=progress)
+    (arch,) = resolve_arches(k, [arch], cfg)
+    model = k.model(arch, cfg)
+    ctx = open_binary(model, vmlinux=vmlinux, image=image, system_map=system_map, kallsyms=kallsyms)
+    result = CheckResult(kernel=str(k.tree.root), kernel_version=k.tree.version,
+                         config=str(config) if config else "")
+    result.verdicts.extend(offsets_verdicts(model, ctx, point.symbol, via))
+    return result

@@ -148,6 +148,27 @@ def _format_option(f):
                         show_default=True, help="Output format (JSON is documented in the README).")(f)
 
 
+_EXISTING = click.Path(path_type=Path, exists=True, dir_okay=False)
+
+
+def _binary_options(f):
+    """--vmlinux / --image / --system-map / --kallsyms (read, never run)."""
+    for opt in reversed((
+        click.option("--vmlinux", type=_EXISTING, metavar="FILE",
+                     help="An ELF vmlinux (e.g. from a -dbg package): symbols and instruction bytes."),
+        click.option("--image", type=_EXISTING, metavar="FILE",
+                     help="A boot image: bzImage/vmlinuz (x86), zImage (arm), Image or Image.gz (arm64). "
+                          "Needs --system-map or --kallsyms."),
+        click.option("--system-map", type=_EXISTING, metavar="FILE",
+                     help="System.map of the same build: which names exist, and where."),
+        click.option("--kallsyms", type=_EXISTING, metavar="FILE",
+                     help="A copy of /proc/kallsyms of the running kernel (read as root, KASLR off or "
+                          "matching the image)."),
+    )):
+        f = opt(f)
+    return f
+
+
 def _no_progress_option(f):
     return click.option("--no-progress", is_flag=True,
                         help="Never draw a progress bar (it is drawn only when stderr is a terminal).")(f)
@@ -255,7 +276,9 @@ def cli() -> None:
               help="Read more points from FILE ('-': stdin), one a line, '#' comments.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdicts that are not probeable.")
 @_no_progress_option
-def check(points, arches, kernel, config, via, kind, fmt, points_from, quiet, no_progress) -> None:
+@_binary_options
+def check(points, arches, kernel, config, via, kind, fmt, points_from, quiet, no_progress,
+          vmlinux, image, system_map, kallsyms) -> None:
     """Can POINT be probed? One verdict per point x arch x kind."""
     ctx = click.get_current_context()
     if not points and not points_from:
@@ -268,7 +291,8 @@ def check(points, arches, kernel, config, via, kind, fmt, points_from, quiet, no
     if wanted:
         result = api.check(wanted, arches=_split_arches(arches) or None, kernel=kernel, config=config,
                            via=via, kinds=KINDS if kind == "both" else (kind,),
-                           progress=_progress(no_progress))
+                           progress=_progress(no_progress), vmlinux=vmlinux, image=image,
+                           system_map=system_map, kallsyms=kallsyms)
     else:  # an empty points file is not an error: nothing to judge
         result = CheckResult(kernel=str(kernel or ""), config=str(config or ""),
                              warnings=["no probe points were given in the input"])
@@ -391,6 +415,9 @@ def index(kernel, workers, no_progress, verbose) -> None:
     if len(warnings) > len(shown):
         click.echo(f"kpanalyze: {len(warnings) - len(shown)} more warnings (use --verbose to list them all)",
                    err=True)
+
+
+from . import cli_insn  # noqa: E402,F401 - registers rules/decode/offsets on the group
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -78,6 +78,35 @@ _CATALOG = [
                "A kretprobe must sit at the function entry (offset 0, or the arch's entry window)."),
     ReasonKind("misaligned", "instruction", "EINVAL", "misaligned offset",
                "The probe address is not aligned to the arch's instruction size."),
+    ReasonKind("ftrace-site", "instruction", "EINVAL", "ftrace call site",
+               "The address is the function's ftrace call site and the arch has no KPROBES_ON_FTRACE "
+               "(check_ftrace_location); a probe in the middle of that instruction gives EILSEQ."),
+    ReasonKind("jump-label-site", "instruction", "EINVAL", "jump label site",
+               "The address is inside a static-key (jump label) instruction the kernel patches at run time "
+               "(jump_label_text_reserved)."),
+    ReasonKind("static-call-site", "instruction", "EINVAL", "static call site",
+               "The address is inside a static call site the kernel patches at run time (static_call_text_reserved)."),
+    ReasonKind("bug-site", "instruction", "EINVAL", "BUG()/WARN() trap",
+               "The address is a BUG()/WARN() trap instruction listed in __bug_table (find_bug)."),
+    ReasonKind("extable-site", "instruction", "EINVAL", "exception-table instruction",
+               "The instruction has an exception-table entry (arm64 search_exception_tables): it may fault by design."),
+    ReasonKind("not-insn-boundary", "instruction", "EILSEQ", "not an instruction boundary",
+               "The address falls inside an instruction (x86 can_probe, riscv/s390 boundary walk)."),
+    ReasonKind("insn-rejected", "instruction", "EINVAL", "instruction refused by the arch decoder",
+               "The arch's kprobe decoder refuses the instruction at this address (INSN_REJECTED, a stack "
+               "use it cannot emulate, an instruction x86 cannot copy)."),
+    ReasonKind("atomic-window", "instruction", "EINVAL", "inside an exclusive load/store window",
+               "arm64: the address follows a load-exclusive without a store-exclusive in between "
+               "(is_probed_address_atomic): stepping there would break the atomic sequence."),
+    ReasonKind("insn-unsupported", "instruction", "EOPNOTSUPP", "instruction kprobes cannot emulate",
+               "x86 prepare_emulation() refuses the instruction (far call/jmp, iret, int3, VMX, indirect "
+               "call/jmp through memory)."),
+    ReasonKind("insn-unknown", "instruction", "", "instruction not decided",
+               "The decoder of the tree uses a form kpanalyze does not interpret, or the arch has no "
+               "interpreter: the instruction-level answer is unknown."),
+    ReasonKind("not-in-symbol-table", "missing", "ENOENT", "not in the symbol table",
+               "The given System.map / kallsyms / vmlinux has no text symbol of this name (inlined, renamed "
+               "into a clone, or not built)."),
     # -- informational (never decide a verdict) -----------------------------------
     ReasonKind("config-dependent", "info", "", "depends on config",
                "The definition or its annotation sits under #if/Kbuild conditions; give --config to decide."),

@@ -60,7 +60,35 @@ class Evidence:
     text: str = ""  # the source line or a short quote
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
+        # line 0: a whole file or a binary artifact (the text then says where in it)
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a probe point was written in a user's file (scan): 1-based line and column."""
+
+    path: str  # as given, or relative to the scan root / repository
+    line: int
+    col: int = 1
+    text: str = ""  # the probe spec as written there (SEC("kprobe/foo"), kprobe:foo+0x10, ...)
+    front_end: str = ""  # the format it was read from: bpf-c, libbpf, bpftrace, kprobe-events, module, bcc
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """The instruction at a probe address, read from a kernel image."""
+
+    address: int
+    offset: int  # from the probed symbol
+    bytes: str  # hex, as in memory
+    mode: str  # decoder mode: "a64", "arm", "t32", "x86_64", "rv", ...
+    mnemonic: str = ""
+    decoder: str = ""  # "accepted (slot)", "accepted (simulated)", "rejected", "unknown", "not decoded"
+    decided_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,6 +115,8 @@ class Verdict:
     suggestions: tuple[str, ...] = ()  # names to try instead (e.g. __x64_sys_openat)
     definition: Evidence | None = None  # the definition that was judged
     config_dependent: bool = False
+    origin: Origin | None = None  # set by `scan`: where the user wrote this probe point
+    instruction: Instruction | None = None  # with a kernel image: what is at the probe address
 
     @property
     def ok(self) -> bool:

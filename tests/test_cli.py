@@ -55,7 +55,8 @@ class FakeApi:
         self.calls = []
 
     def check(self, points, *, arches=None, kernel=None, config=None, via="tracefs",
-              kinds=("kprobe", "kretprobe"), progress=False):
+              kinds=("kprobe", "kretprobe"), progress=False, vmlinux=None, image=None, system_map=None,
+              kallsyms=None):
         points = list(points)
         self.calls.append(dict(points=points, arches=arches, kernel=kernel, config=config, via=via,
                                kinds=tuple(kinds), progress=progress))

@@ -138,7 +138,7 @@ def test_json_quiet_keeps_the_full_summary():
 def test_json_every_verdict_key_is_present():
     keys = set(json.loads(rjson.render_check(result(OK)))["verdicts"][0])
     assert keys == {"point", "symbol", "offset", "arch", "kind", "via", "status", "reasons", "expected_errno",
-                    "confidence", "if_present", "suggestions", "definition", "config_dependent"}
+                    "confidence", "if_present", "suggestions", "definition", "config_dependent", "origin", "instruction"}
 
 
 # -- blacklist, arches, reasons ------------------------------------------------------

@@ -19,7 +19,8 @@ ABSENT = 0.9
 MAYBE = 0.15
 
 
-def judge_many(model: KernelModel, points: list[ProbePoint], kinds, via: str) -> list[Verdict]:
+def judge_many(model: KernelModel, points: list[ProbePoint], kinds, via: str, binary=None) -> list[Verdict]:
+    """`binary`: an analysis.instruction.BinaryContext when a symbol table (and image) is given."""
     bases = {p.symbol: split_clone(p.symbol)[0] for p in points}
     cands = model.candidates_many(set(bases.values()))
     data = model.index.data_many(set(bases.values())) if model.config_flag("KALLSYMS_ALL", False) else {}
@@ -27,13 +28,14 @@ def judge_many(model: KernelModel, points: list[ProbePoint], kinds, via: str) ->
     for p in points:
         base = bases[p.symbol]
         for kind in kinds:
-            out.append(judge(model, p, kind, via, cands.get(base, []), data.get(base, [])))
+            out.append(judge(model, p, kind, via, cands.get(base, []), data.get(base, []), binary))
     return out
 
 
 def judge(model: KernelModel, point: ProbePoint, kind: str, via: str,
-          cands: list[Candidate], data_syms=()) -> Verdict:
+          cands: list[Candidate], data_syms=(), binary=None) -> Verdict:
     v = _Builder(model, point, kind, via)
+    v.binary = binary
     hooks = model.hooks
     if not hooks.supports_kprobes:
         return v.finish_blocked(Reason("arch-no-kprobes",
@@ -50,8 +52,14 @@ def judge(model: KernelModel, point: ProbePoint, kind: str, via: str,
         v.info("clone-name", f"{point.symbol} is a compiler clone of {base}: it exists only in the binary, "
                              f"and it inherits {base}'s blacklisting", confidence="medium")
 
+    symbols = binary.symbols.lookup(point.symbol) if binary is not None else None
+    if symbols == []:
+        return _not_in_symbol_table(v, model, point, kind, via, cands, data_syms, binary)
+    v.symbols = symbols
     present = [c for c in cands if not c.excluded]
     if not present:
+        if symbols:
+            return _binary_only(v, model, point, kind, via, symbols)
         return _missing(v, model, base, cands)
     present = _drop_overridden_weak(v, present)
     primary = min(present, key=_rank)
@@ -66,9 +74,9 @@ def judge(model: KernelModel, point: ProbePoint, kind: str, via: str,
     # Does a symbol exist at all?
     p_absent = primary.p_absent
     est = primary.inline
-    if suffix:
-        # A clone name comes from a binary's symbol table: the compiler did emit code for
-        # it, so whether the base function is inlined elsewhere does not matter.
+    if suffix or symbols:
+        # A clone name comes from a binary's symbol table, and a name found in the given
+        # symbol table exists: whether the compiler inlines it elsewhere does not matter.
         p_absent, est = 0.0, None
     if "__exit" in primary.keywords and not (model.spec.exit_text_kept and model.config_flag("KALLSYMS_ALL", True)):
         return v.finish_missing(Reason("exit-discarded",
@@ -103,7 +111,10 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
     if off and off % spec.insn_align:
         v.add(Reason("misaligned", f"offset {off:#x} is not a multiple of {spec.insn_align} on {model.arch}"))
     if via == "tracefs":
-        dups = _duplicates(model, present, data_syms) if not suffix else []
+        if v.symbols is not None:
+            dups = [Evidence(v.binary.source, 0, f"{s.name} at {s.address:#x}") for s in v.symbols]
+        else:
+            dups = _duplicates(model, present, data_syms) if not suffix else []
         if len(dups) > 1:
             v.add(Reason("non-unique", f"kallsyms would hold {len(dups)} symbols named {point.symbol}",
                          tuple(dups[:6])))
@@ -146,7 +157,9 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
             evs += (Evidence(primary.fn.macro_path, primary.fn.macro_line),)
         v.add(Reason(rule.reason_id, f"in {section} (`{why}`{gen}), blacklisted by {rule.evidence}",
                      evs + (rule.evidence,)))
-    if off and model.spec.ftrace_site_offset == off and not hooks.kprobes_on_ftrace \
+    if v.symbols:
+        _instruction_checks(v, point)
+    elif off and model.spec.ftrace_site_offset == off and not hooks.kprobes_on_ftrace \
             and model.config_flag("FUNCTION_TRACER", True):
         v.info("offset-binary", f"+{off:#x} is usually the ftrace call site on {model.arch}, refused "
                                 "without KPROBES_ON_FTRACE; confirm with the kernel image", confidence="medium")
@@ -154,6 +167,59 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
         v.info("offset-binary", "whether this offset is an instruction boundary or a refused instruction "
                                 "needs the kernel image", confidence="medium")
     return list(v.decisive)
+
+
+def _instruction_checks(v: "_Builder", point: ProbePoint) -> None:
+    """The refusals read from the image at symbol+offset (analysis/instruction.py)."""
+    from .instruction import check_at
+
+    if v.binary.artifacts.image is None:
+        if point.offset:
+            v.info("offset-binary", "give the kernel image (--image/--vmlinux) to check the instruction "
+                                    "at this offset", confidence="medium")
+        return
+    found = check_at(v.binary, v.symbols[0], point.offset)
+    for r in found.reasons:
+        v.add(r)
+    v.infos.extend(found.infos)
+    v.instruction = found.instruction
+    if found.uncertain and not v.decisive:
+        v.undecided = True
+        v.confidence_at_most("medium")
+
+
+def _not_in_symbol_table(v: "_Builder", model, point, kind, via, cands, data_syms, binary) -> Verdict:
+    """The given symbol table decides existence; the source says why the name is missing."""
+    base = split_clone(point.symbol)[0]
+    clones = [s.name for s in binary.symbols.clones(base) if s.name != point.symbol]
+    if binary.symbols.lookup(base) and base != point.symbol:
+        clones.insert(0, base)
+    v.suggest(*clones)
+    source = judge(model, point, kind, via, cands, data_syms)
+    v.definition = source.definition
+    why = ""
+    if source.status in (MISSING, UNCERTAIN):
+        first = next((r for r in source.reasons if r.id in CATALOG and CATALOG[r.id].category == "missing"), None)
+        if first is not None:
+            why = f"; the source says: {first.message}"
+            v.info(first.id, first.message, first.evidence)
+    msg = f"{binary.source} has no text symbol {point.symbol}{why}"
+    if clones:
+        msg += f" (compiler clones to probe instead: {', '.join(clones[:4])})"
+    return v.finish_missing(Reason("not-in-symbol-table", msg, (Evidence(binary.source, 0, point.symbol),)))
+
+
+def _binary_only(v: "_Builder", model, point, kind, via, symbols) -> Verdict:
+    """A symbol of the table with no definition the source analysis found (asm or generated)."""
+    v.confidence_at_most("medium", f"{point.symbol} is in the symbol table but its definition was not found "
+                                   "in the tree: only the binary checks apply")
+    if kind == "kretprobe" and point.offset:
+        v.add(Reason("kretprobe-not-entry", f"a return probe needs the function entry, not +{point.offset:#x}"))
+    if via == "tracefs" and len(symbols) > 1:
+        v.add(Reason("non-unique", f"kallsyms holds {len(symbols)} symbols named {point.symbol}",
+                     tuple(Evidence(v.binary.source, 0, f"{s.address:#x}") for s in symbols[:6])))
+    _instruction_checks(v, point)
+    return v.finish(PROBEABLE)
 
 
 def _duplicates(model: KernelModel, present: list[Candidate], data_syms) -> list[Evidence]:
@@ -296,9 +362,15 @@ class _Builder:
         self.confidence = "high"
         self.definition: Evidence | None = None
         self.config_dependent = False
+        self.binary = None  # analysis.instruction.BinaryContext
+        self.symbols = None  # the symbol-table entries of the name (None: no table given)
+        self.instruction = None
+        self.undecided = False  # the decoder could not decide the instruction
 
     def fork(self) -> "_Builder":
-        return _Builder(self.model, self.point, self.kind, self.via)
+        b = _Builder(self.model, self.point, self.kind, self.via)
+        b.binary, b.symbols = self.binary, self.symbols
+        return b
 
     def add(self, reason: Reason, conditional: bool = False):
         """A decisive reason; `conditional`: it holds only under some configs (no config given)."""
@@ -336,10 +408,12 @@ class _Builder:
                        reasons=tuple(self.decisive) + tuple(infos), expected_errno=errno,
                        confidence=self.confidence, if_present=if_present,
                        suggestions=tuple(self.suggestions), definition=self.definition,
-                       config_dependent=self.config_dependent)
+                       config_dependent=self.config_dependent, instruction=self.instruction)
 
     def finish(self, status: str) -> Verdict:
         if not self.decisive:
+            if self.undecided and status == PROBEABLE:
+                return self._verdict(UNCERTAIN, "", PROBEABLE)
             return self._verdict(status, "")
         errno = CATALOG[self.decisive[0].id].errno
         if all(r.id in self.conditional for r in self.decisive):

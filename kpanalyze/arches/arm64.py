@@ -10,5 +10,6 @@ SPEC = ArchSpec(
     ftrace_site_offset=4,  # second NOP of patchable-function-entry=2 (+8 after bti c) [binary]
     keyword_sections={"__exception_irq_entry": ".irqentry.text"},
     kprobe_dirs=("arch/arm64/kernel/probes",),
+    decoder="arm64:Arm64Decoder",
     config_symbol="ARM64",
 )

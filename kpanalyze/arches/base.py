@@ -34,4 +34,6 @@ class ArchSpec:
     # Config symbol that identifies the arch in a .config (for sanity checks).
     config_symbol: str = ""
     word_bits: int = 64
+    # "module:Class" of the instruction decoder in kpanalyze/decoders/ ("" = none: alignment only).
+    decoder: str = ""
     notes: tuple[str, ...] = ()

@@ -10,5 +10,6 @@ SPEC = ArchSpec(
     keyword_sections={"__irq_entry": ""},
     invalid_keywords=("__irq_entry",),  # arch/x86/include/asm/irq.h: __invalid_section
     kprobe_dirs=("arch/x86/kernel/kprobes",),
+    decoder="x86:X86Decoder",
     config_symbol="X86",
 )

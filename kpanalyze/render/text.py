@@ -55,7 +55,16 @@ def detail_lines(v: Verdict) -> list[str]:
         lines.append("depends on config: give --config to decide")
     if v.definition is not None:
         lines.append(f"defined at {v.definition}")
+    if v.instruction is not None:
+        lines.append(f"instruction: {insn_text(v.instruction)}")
     return lines
+
+
+def insn_text(i) -> str:
+    """``0xffff800008123450 (+0x10) a9bf7bfd stp x29, x30, [sp, #-16]! [a64]: accepted (slot)``"""
+    mnem = f" {i.mnemonic}" if i.mnemonic else ""
+    mode = f" [{i.mode}]" if i.mode else ""
+    return f"{i.address:#x} (+{i.offset:#x}) {i.bytes}{mnem}{mode}: {i.decoder}"
 
 
 def _config_flag(v: Verdict) -> bool:

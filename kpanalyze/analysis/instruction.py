@@ -1,0 +1,216 @@
+"""Instruction-level refusals at symbol+offset, read from a kernel image.
+
+The order is the kernel's (kernel/kprobes.c, register_kprobe):
+  check_ftrace_location          -> ftrace site: KPROBES_ON_FTRACE or -EINVAL; inside it -EILSEQ
+  check_kprobe_address_safe      -> jump label / static call / BUG site: -EINVAL
+  arch_prepare_kprobe (decoder)  -> misaligned, not a boundary, refused instruction
+Pure functions of (BinaryContext, symbol, offset); analysis/verdicts.py turns the
+findings into the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..decoders.base import ACCEPTED, REJECTED, UNKNOWN, DecodeResult, FunctionBytes
+from ..verdict import Evidence, Instruction, Reason
+
+# Bytes the kernel patches at an ftrace site (MCOUNT_INSN_SIZE): x86 5 (call/nop5), else one insn.
+_FTRACE_INSN = {"x86": 5}
+
+
+@dataclass
+class BinaryContext:
+    """The artifacts and the decoder for one arch, shared by every point of a run."""
+
+    artifacts: object  # kpanalyze.binary.Artifacts
+    decoder: object  # kpanalyze.decoders.base.Decoder
+    arch: str
+    kprobes_on_ftrace: bool
+    _fn_cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def symbols(self):
+        return self.artifacts.symbols
+
+    @property
+    def source(self) -> str:
+        """How evidence names the binary inputs."""
+        img = self.artifacts.image
+        return str(getattr(img, "path", "") or getattr(self.symbols, "path", "") or "kernel image")
+
+    def function(self, sym) -> tuple[FunctionBytes, list[int]]:
+        """The symbol's bytes and its instruction starts (cached per symbol)."""
+        key = (sym.name, sym.address)
+        if key not in self._fn_cache:
+            fn = self.artifacts.image.function_bytes(sym, self.symbols.size_of(sym))
+            self._fn_cache[key] = (fn, self.decoder.boundaries(fn))
+            if len(self._fn_cache) > 4096:
+                self._fn_cache.pop(next(iter(self._fn_cache)))
+        return self._fn_cache[key]
+
+
+@dataclass(frozen=True)
+class InsnFindings:
+    reasons: tuple[Reason, ...]  # decisive, in runtime order
+    infos: tuple[Reason, ...]
+    instruction: Instruction | None
+    uncertain: bool = False  # the decoder could not decide
+
+
+def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
+    """Every instruction-level refusal for a probe at sym.address + offset."""
+    syms, sites = ctx.symbols, ctx.artifacts.sites
+    addr = sym.address + offset
+    infos: list[Reason] = []
+    size = syms.size_of(sym)
+    fn_sym, fn_off = sym, offset
+    if offset >= size:
+        inner = syms.containing(addr)
+        if inner is None:
+            return InsnFindings((Reason("insn-unknown", f"{sym.name}+{offset:#x} is beyond the end of {sym.name} "
+                                        f"(size {size:#x}) and outside every known symbol"),), (), None, True)
+        fn_sym, fn_off = inner, addr - inner.address
+        infos.append(Reason("note", f"+{offset:#x} is beyond the end of {sym.name} (size {size:#x}): "
+                                    f"the address is {inner.name}+{fn_off:#x}", decisive=False))
+    fn, starts = ctx.function(fn_sym)
+    where = _binary_evidence(ctx, addr)
+    reasons: list[Reason] = []
+
+    # check_ftrace_location
+    ftrace = _covering(sites.ftrace if sites else (), addr, _FTRACE_INSN.get(ctx.arch, 4)) if sites else None
+    if ftrace is not None:
+        if ftrace != addr:
+            reasons.append(Reason("not-insn-boundary", f"inside the ftrace call at {sym.name}+{ftrace - sym.address:#x}",
+                                  where))
+        elif ctx.kprobes_on_ftrace:
+            infos.append(Reason("note", "the ftrace call site: the kprobe is ftrace-based, so the instruction is not "
+                                        "decoded (arch_prepare_kprobe_ftrace)", decisive=False))
+            return InsnFindings(tuple(reasons), tuple(infos), _instruction(ctx, fn, fn_off, offset, None))
+        else:
+            reasons.append(Reason("ftrace-site", f"{sym.name}+{offset:#x} is the ftrace call site and {ctx.arch} has "
+                                                 "no KPROBES_ON_FTRACE", where))
+    # check_kprobe_address_safe
+    patched = ""
+    if sites is not None:
+        for site, rid, what in ((_in_site(sites.jump_labels, addr, fn, starts, fn_sym), "jump-label-site",
+                                 "a static-key (jump label) site"),
+                                (_in_site(getattr(sites, "static_calls", ()), addr, fn, starts, fn_sym, 5),
+                                 "static-call-site", "a static call site"),
+                                (addr if addr in sites.bugs else None, "bug-site", "a BUG()/WARN() trap (__bug_table)")):
+            if site is not None:
+                reasons.append(Reason(rid, f"{sym.name}+{offset:#x} is in {what} at {site:#x}", where))
+        if ctx.arch == "arm64" and addr in getattr(sites, "extable", ()):
+            reasons.append(Reason("extable-site", "the instruction has an exception-table entry", where))
+        patched = _patched_at_boot(sites, addr)
+        if patched:
+            infos.append(Reason("note", f"the bytes here are rewritten at boot ({patched}): the instruction at run "
+                                        "time may differ from the image", decisive=False))
+    # arch_prepare_kprobe
+    res = ctx.decoder.decode_at(fn, fn_off)
+    insn = _instruction(ctx, fn, fn_off, offset, res)
+    uncertain = False
+    if res.status == REJECTED:
+        reasons.append(Reason(_reason_id(res), _decoder_message(res, sym.name, offset), res.evidence or where))
+    elif res.status == UNKNOWN:
+        uncertain = True
+        what = "; ".join(res.unsupported) or res.decided_by or "unknown"
+        infos.append(Reason("insn-unknown", f"the decoder could not decide: {what}", res.evidence, decisive=False))
+    return InsnFindings(tuple(reasons), tuple(infos), insn, uncertain)
+
+
+def _reason_id(res: DecodeResult) -> str:
+    cause = getattr(res, "cause", "")
+    if cause == "misaligned":
+        return "misaligned" if res.errno != "EILSEQ" else "not-insn-boundary"
+    if cause == "boundary" or res.errno == "EILSEQ":
+        return "not-insn-boundary"
+    if cause == "atomic":
+        return "atomic-window"
+    if res.errno == "EOPNOTSUPP":
+        return "insn-unsupported"
+    return "insn-rejected"
+
+
+def _decoder_message(res: DecodeResult, name: str, offset: int) -> str:
+    what = f" `{res.mnemonic}`" if res.mnemonic else f" {res.encoding:#x}"
+    by = f": {res.decided_by}" if res.decided_by else ""
+    return f"{name}+{offset:#x}{what} ({res.mode}) refused{by}"
+
+
+def _instruction(ctx: BinaryContext, fn: FunctionBytes, fn_off: int, offset: int,
+                 res: DecodeResult | None) -> Instruction:
+    length = res.length if res is not None and res.length else min(4, len(fn.data) - fn_off)
+    raw = fn.data[fn_off:fn_off + max(length, 0)]
+    if res is None:
+        outcome = "not decoded (ftrace-based)"
+    elif res.status == ACCEPTED:
+        outcome = f"accepted ({res.how})" if res.how else "accepted"
+    else:
+        outcome = res.status
+    return Instruction(address=fn.address + fn_off, offset=offset, bytes=raw.hex(),
+                       mode=res.mode if res is not None else "", mnemonic=res.mnemonic if res is not None else "",
+                       decoder=outcome, decided_by=res.decided_by if res is not None else "")
+
+
+def _binary_evidence(ctx: BinaryContext, addr: int) -> tuple[Evidence, ...]:
+    return (Evidence(ctx.source, 0, f"address {addr:#x}"),)
+
+
+def _covering(sites, addr: int, width: int) -> int | None:
+    """The site whose `width` bytes contain addr (sites: a set of addresses)."""
+    for s in range(addr, addr - width, -1):
+        if s in sites:
+            return s
+    return None
+
+
+def _in_site(sites, addr: int, fn: FunctionBytes, starts: list[int], sym, fixed: int = 0) -> int | None:
+    """jump_label_text_reserved / static_call_text_reserved: addr inside [site, site + insn size)."""
+    if not sites:
+        return None
+    for back in range(0, 16):
+        s = addr - back
+        if s in sites:
+            width = fixed or _insn_len(fn, starts, s - fn.address)
+            return s if addr < s + width else None
+    return None
+
+
+def _insn_len(fn: FunctionBytes, starts: list[int], off: int) -> int:
+    i = _bisect(starts, off)
+    if i < len(starts) and starts[i] == off:
+        nxt = starts[i + 1] if i + 1 < len(starts) else len(fn.data)
+        return max(nxt - off, 1)
+    return 1
+
+
+def _bisect(a: list[int], x: int) -> int:
+    from bisect import bisect_left
+
+    return bisect_left(a, x)
+
+
+def _patched_at_boot(sites, addr: int) -> str:
+    for attr, what in (("alternatives", "alternatives"), ("paravirt", "paravirt patching"),
+                       ("retpolines", "retpoline sites"), ("returns", "return thunks")):
+        ranges = getattr(sites, attr, None)
+        if ranges and _in_ranges(ranges, addr):
+            return what
+    return ""
+
+
+_SORTED: dict[int, tuple[list, list]] = {}
+
+
+def _in_ranges(ranges, addr: int) -> bool:
+    """addr in one of the (start, end) ranges; sorted once per ranges object."""
+    from bisect import bisect_right
+
+    key = id(ranges)
+    if key not in _SORTED:
+        rs = sorted(ranges)
+        _SORTED[key] = ([r[0] for r in rs], rs)
+    starts, rs = _SORTED[key]
+    i = bisect_right(starts, addr) - 1
+    return i >= 0 and rs[i][0] <= addr < rs[i][1]

@@ -1,0 +1,33 @@
+"""Instruction decoders, one per arch, built from the decoder sources of the tree analysed.
+
+`decoder_for` picks the arch's interpreter (named by its ArchSpec) and caches it per
+(tree, arch, config): loading parses a handful of files once.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from ..arches import arch_spec
+from .base import Decoder, DecoderError
+
+_CACHE: dict = {}
+
+
+def decoder_for(tree, arch: str, config=None) -> Decoder:
+    """The Decoder of `arch` for this tree (and config). Arches without an interpreter get
+    the generic one: alignment only, every other answer UNKNOWN (never a silent pass)."""
+    key = (str(tree.root), arch, getattr(config, "path", None))
+    if key not in _CACHE:
+        spec = arch_spec(arch)
+        if spec.decoder:
+            module, cls = spec.decoder.split(":")
+            _CACHE[key] = getattr(import_module(f"{__name__}.{module}"), cls)(tree, config=config)
+        else:
+            from .generic import GenericDecoder
+
+            _CACHE[key] = GenericDecoder(spec)
+    return _CACHE[key]
+
+
+__all__ = ["decoder_for", "Decoder", "DecoderError"]

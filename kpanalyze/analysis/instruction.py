@@ -28,6 +28,7 @@ class BinaryContext:
     arch: str
     kprobes_on_ftrace: bool
     _fn_cache: dict = field(default_factory=dict, repr=False)
+    _ftrace_sorted: list | None = field(default=None, repr=False)
 
     @property
     def symbols(self):
@@ -38,6 +39,21 @@ class BinaryContext:
         """How evidence names the binary inputs."""
         img = self.artifacts.image
         return str(getattr(img, "path", "") or getattr(self.symbols, "path", "") or "kernel image")
+
+    def has_ftrace_site(self, sym) -> bool | None:
+        """Does [start, start + size) hold an ftrace call (trace_kprobe's __within_notrace_func)?
+        None when the image gave no ftrace table."""
+        sites = self.artifacts.sites
+        table = getattr(sites, "ftrace", None) if sites is not None else None
+        if not table:
+            return None
+        if self._ftrace_sorted is None:
+            self._ftrace_sorted = sorted(table)
+        from bisect import bisect_left
+
+        ordered = self._ftrace_sorted
+        i = bisect_left(ordered, sym.address)
+        return i < len(ordered) and ordered[i] < sym.address + self.symbols.size_of(sym)
 
     def function(self, sym) -> tuple[FunctionBytes, list[int]]:
         """The symbol's bytes and its instruction starts (cached per symbol)."""

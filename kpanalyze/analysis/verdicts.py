@@ -118,7 +118,11 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
         if len(dups) > 1:
             v.add(Reason("non-unique", f"kallsyms would hold {len(dups)} symbols named {point.symbol}",
                          tuple(dups[:6])))
-        if model.tracefs_checks_notrace:
+        traced = _binary_traced(v, base, suffix) if model.tracefs_checks_notrace else None
+        if traced is not None:
+            if not traced[0]:
+                v.add(Reason("notrace", f"no ftrace site: {traced[1]}", (Evidence(v.binary.source, 0, point.symbol),)))
+        elif model.tracefs_checks_notrace:
             cause = model.notrace_cause(primary)
             if cause is None and suffix.endswith(".cold") and suffix != ".cold":
                 # trace_kprobe falls back to the base name only if a symbol of that name
@@ -167,6 +171,23 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
         v.info("offset-binary", "whether this offset is an instruction boundary or a refused instruction "
                                 "needs the kernel image", confidence="medium")
     return list(v.decisive)
+
+
+def _binary_traced(v: "_Builder", base: str, suffix: str):
+    """(has an ftrace site?, why) from the image's ftrace table, as trace_kprobe decides:
+    no site in the function -> notrace, except a clone whose base function has one.
+    None when no ftrace table was read."""
+    if not v.symbols or v.binary is None or v.binary.artifacts.image is None:
+        return None
+    ctx = v.binary
+    has = ctx.has_ftrace_site(v.symbols[0])
+    if has is None or has:
+        return None if has is None else (True, "")
+    if suffix:
+        for b in ctx.symbols.lookup(base):
+            if ctx.has_ftrace_site(b):
+                return True, ""
+    return False, f"the image's ftrace table (__mcount_loc) has no call site in {v.symbols[0].name}"
 
 
 def _instruction_checks(v: "_Builder", point: ProbePoint) -> None:
@@ -218,6 +239,9 @@ def _binary_only(v: "_Builder", model, point, kind, via, symbols) -> Verdict:
     if via == "tracefs" and len(symbols) > 1:
         v.add(Reason("non-unique", f"kallsyms holds {len(symbols)} symbols named {point.symbol}",
                      tuple(Evidence(v.binary.source, 0, f"{s.address:#x}") for s in symbols[:6])))
+    traced = _binary_traced(v, *split_clone(point.symbol)) if via == "tracefs" and model.tracefs_checks_notrace else None
+    if traced is not None and not traced[0]:
+        v.add(Reason("notrace", f"no ftrace site: {traced[1]}", (Evidence(v.binary.source, 0, point.symbol),)))
     _instruction_checks(v, point)
     return v.finish(PROBEABLE)
 

@@ -58,6 +58,7 @@ Examples:
   kpanalyze check - < names.txt --format json
   kpanalyze check vfs_read --kernel ~/src/linux --config /boot/config-6.1.0-13-amd64
   kpanalyze check --points-from probes.txt --quiet --arch x86 --arch arm64
+  kpanalyze check --points-from probes.txt --format sarif --output kpanalyze.sarif
 
 A POINT is SYMBOL or SYMBOL+OFFSET (decimal or 0x-hex). '-' (as a POINT or
 as --points-from) reads points from stdin; a points file holds one point a
@@ -146,6 +147,41 @@ def _config_option(f):
 def _format_option(f):
     return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
                         show_default=True, help="Output format (JSON is documented in the README).")(f)
+
+
+def _report_format_option(f):
+    """--format of the commands that give verdicts (check, scan)."""
+    from .render import REPORT_FORMATS
+
+    return click.option("--format", "fmt", type=click.Choice(REPORT_FORMATS), default="text", show_default=True,
+                        help="Report format: text, json (kpanalyze.check/1), sarif (SARIF 2.1.0, code "
+                             "scanning), junit (JUnit XML, CI test tabs), markdown (CI job summaries).")(f)
+
+
+def _output_option(f):
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                        help="Write the report (--format) to FILE and print the text verdicts on stdout "
+                             "as well (for CI). Exit codes do not change.")(f)
+
+
+def emit_report(result, fmt: str, output: Path | None = None, *, quiet: bool = False, levels=None,
+                root=None) -> None:
+    """Print (or, with ``output``, write) the report of a run; with ``output``, stdout still
+    gets the text verdicts. Warnings go to stderr except when stdout is a JSON document
+    (which holds them)."""
+    from .render import render_report
+
+    opts = {"only_problems": quiet, "levels": levels, "root": root}
+    to_file = output is not None and str(output) != "-"
+    if to_file:
+        output.write_text(render_report(result, fmt, **opts), encoding="utf-8")
+    shown = "text" if to_file else fmt
+    click.echo(render_report(result, shown, tty=_tty() and shown == "text", width=_width(), **opts), nl=False)
+    if shown != "json":
+        for w in result.warnings:
+            click.echo(f"kpanalyze: warning: {_one_line(w)}", err=True)
+    if to_file:
+        click.echo(f"kpanalyze: wrote the {fmt} report to {output}", err=True)
 
 
 _EXISTING = click.Path(path_type=Path, exists=True, dir_okay=False)
@@ -271,13 +307,14 @@ def cli() -> None:
                    "module: plain register_kprobe() from a kernel module.")
 @click.option("--kind", type=click.Choice([*KINDS, "both"]), default="both", show_default=True,
               help="Judge a kprobe, a kretprobe, or both.")
-@_format_option
+@_report_format_option
+@_output_option
 @click.option("--points-from", metavar="FILE|-",
               help="Read more points from FILE ('-': stdin), one a line, '#' comments.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdicts that are not probeable.")
 @_no_progress_option
 @_binary_options
-def check(points, arches, kernel, config, via, kind, fmt, points_from, quiet, no_progress,
+def check(points, arches, kernel, config, via, kind, fmt, output, points_from, quiet, no_progress,
           vmlinux, image, system_map, kallsyms) -> None:
     """Can POINT be probed? One verdict per point x arch x kind."""
     ctx = click.get_current_context()
@@ -297,16 +334,7 @@ def check(points, arches, kernel, config, via, kind, fmt, points_from, quiet, no
         result = CheckResult(kernel=str(kernel or ""), config=str(config or ""),
                              warnings=["no probe points were given in the input"])
 
-    if fmt == "json":
-        from .render import json as render
-
-        click.echo(render.render_check(result, only_problems=quiet), nl=False)
-    else:
-        from .render import text as render
-
-        click.echo(render.render_check(result, tty=_tty(), width=_width(), only_problems=quiet), nl=False)
-        for w in result.warnings:
-            click.echo(f"kpanalyze: warning: {_one_line(w)}", err=True)
+    emit_report(result, fmt, output, quiet=quiet)
     ctx.exit(result.exit_code)
 
 
@@ -418,6 +446,7 @@ def index(kernel, workers, no_progress, verbose) -> None:
 
 
 from . import cli_insn  # noqa: E402,F401 - registers rules/decode/offsets on the group
+from . import cli_scan  # noqa: E402,F401 - registers scan on the group
 
 
 def main(argv: list[str] | None = None) -> None:

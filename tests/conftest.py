@@ -108,3 +108,104 @@ def fetch_debian_config(arch: str) -> Path:
 @pytest.fixture(scope="session")
 def debian_config():
     return fetch_debian_config
+
+
+# ---------------------------------------------------------------- binary artifacts
+# Debian's 6.1.176 kernel images (vmlinuz + config) and the real System.map from the
+# matching -dbg packages, for the kernel tests of kpanalyze.binary. All cached under CACHE.
+
+RELEASE = "6.1.0-50"
+FLAVOURS = {"x86": "amd64", "arm64": "arm64", "arm": "armmp"}  # arch -> Debian kernel flavour
+DBG = CACHE / "dbg"
+
+
+def apt_download_for(pkg: str, deb_arch: str, where: Path) -> Path:
+    """`apt-get download pkg=DEB_VERSION` for a Debian arch (adding a foreign arch to dpkg if
+    needed, as fetch_debian_config does); returns the .deb, reusing one already there."""
+    pattern = f"{pkg}_{DEB_VERSION}_{deb_arch}.deb"
+    debs = list(where.glob(pattern))
+    if debs:
+        return debs[0]
+    where.mkdir(parents=True, exist_ok=True)
+    native = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
+    if deb_arch != native:
+        foreign = subprocess.run(["dpkg", "--print-foreign-architectures"], capture_output=True, text=True).stdout.split()
+        if deb_arch not in foreign:
+            subprocess.run(["dpkg", "--add-architecture", deb_arch], check=True)
+            subprocess.run(["apt-get", "update", "-qq"], check=True)
+    spec = f"{pkg}={DEB_VERSION}" if deb_arch == native else f"{pkg}:{deb_arch}={DEB_VERSION}"
+    apt_download(spec, where)
+    (deb,) = list(where.glob(pattern))
+    return deb
+
+
+def _extract_members(deb: Path, pattern: str, dest: Path) -> None:
+    """Extract only the members matching `pattern` (a tar wildcard) of a .deb into dest,
+    through a temporary folder so that a killed run leaves no half-written file."""
+    tmp = dest.parent / f".{dest.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    subprocess.run(f"dpkg-deb --fsys-tarfile '{deb}' | tar -x -C '{tmp}' --wildcards '{pattern}'",
+                   shell=True, check=True)
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in tmp.rglob("*"):
+        if f.is_file():
+            target = dest / f.relative_to(tmp)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            f.replace(target)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fetch_debian_image(arch: str) -> Path:
+    """/boot/vmlinuz-6.1.0-50-<flavour> of Debian's linux-image package (and its config next
+    to it), extracted once into CACHE/images/boot. Only ./boot/* is unpacked (not the
+    modules); the .deb is deleted afterwards when CI=true."""
+    flavour = FLAVOURS[arch]
+    image = CACHE / "images" / "boot" / f"vmlinuz-{RELEASE}-{flavour}"
+    if image.is_file():
+        return image
+    pkg, deb_arch, _gt = IMAGE_PACKAGES[arch]
+    deb = apt_download_for(pkg, deb_arch, CACHE / "images")
+    _extract_members(deb, "./boot/*", CACHE / "images")
+    if os.environ.get("CI") == "true":
+        deb.unlink(missing_ok=True)
+    return image
+
+
+def fetch_debian_system_map(arch: str) -> Path:
+    """The real System.map of Debian's 6.1.176 kernel for an arch, from the -dbg package
+    (~600-800 MB): only the System.map member is extracted, into
+    CACHE/dbg/usr/lib/debug/boot/; the .deb is deleted afterwards when CI=true."""
+    flavour = FLAVOURS[arch]
+    smap = DBG / "usr/lib/debug/boot" / f"System.map-{RELEASE}-{flavour}"
+    if smap.is_file():
+        return smap
+    _pkg, deb_arch, _gt = IMAGE_PACKAGES[arch]
+    deb = apt_download_for(f"linux-image-{RELEASE}-{flavour}-dbg", deb_arch, DBG)
+    _extract_members(deb, "./usr/lib/debug/boot/System.map-*", DBG)
+    if os.environ.get("CI") == "true":
+        deb.unlink(missing_ok=True)
+    return smap
+
+
+@pytest.fixture(scope="session")
+def debian_image():
+    """debian_image(arch) -> Path of Debian's vmlinuz for "x86", "arm64" or "arm"."""
+    return fetch_debian_image
+
+
+@pytest.fixture(scope="session")
+def debian_system_map():
+    """debian_system_map(arch) -> Path of the real System.map (from the -dbg package)."""
+    return fetch_debian_system_map
+
+
+@pytest.fixture(scope="session")
+def debian_symbols(groundtruth):
+    """debian_symbols(arch) -> (option, Path): the x86_64 ground-truth kallsyms (a booted
+    kernel's /proc/kallsyms, KASLR off) for x86, the -dbg System.map for the others."""
+    def get(arch: str) -> tuple[str, Path]:
+        if arch == "x86":
+            return "kallsyms", groundtruth / "x86_64" / "kallsyms.txt"
+        return "system_map", fetch_debian_system_map(arch)
+    return get

@@ -56,6 +56,16 @@ class Sites:
     bugs: set = field(default_factory=set)
     extable: set = field(default_factory=set)
 
+    def reserved(self, addr):
+        """Patched sites are 2 bytes long here (the stub's instruction size)."""
+        for kind, sites in (("jump_label", self.jump_labels), ("static_call", self.static_calls)):
+            if addr in sites or addr - 1 in sites:
+                return kind
+        return None
+
+    def ftrace_in(self, start, end, booted=False):
+        return sorted(a for a in self.ftrace if start <= a < end)
+
 
 @dataclass
 class Artifacts:
@@ -129,7 +139,7 @@ def test_inside_a_five_byte_ftrace_call_is_not_a_boundary():
 
 def test_patched_sites_come_before_the_decoder():
     assert ids(check_at(ctx(jump_labels={F + 2}), Sym("f", F), 2)) == ["jump-label-site"]
-    assert ids(check_at(ctx(static_calls={F}), Sym("f", F), 2)) == ["static-call-site"]
+    assert ids(check_at(ctx(static_calls={F + 1}), Sym("f", F), 2)) == ["static-call-site"]
     assert ids(check_at(ctx(bugs={F + 4}), Sym("f", F), 4)) == ["bug-site", "insn-rejected"]
 
 

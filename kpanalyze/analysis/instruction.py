@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from ..decoders.base import ACCEPTED, REJECTED, UNKNOWN, DecodeResult, FunctionBytes
 from ..verdict import Evidence, Instruction, Reason
 
+_RESERVED = {"jump_label": ("jump-label-site", "a static-key (jump label) site"),
+             "static_call": ("static-call-site", "a static call site")}
+
 # Bytes the kernel patches at an ftrace site (MCOUNT_INSN_SIZE): x86 5 (call/nop5), else one insn.
 _FTRACE_INSN = {"x86": 5}
 
@@ -28,7 +31,6 @@ class BinaryContext:
     arch: str
     kprobes_on_ftrace: bool
     _fn_cache: dict = field(default_factory=dict, repr=False)
-    _ftrace_sorted: list | None = field(default=None, repr=False)
 
     @property
     def symbols(self):
@@ -41,19 +43,12 @@ class BinaryContext:
         return str(getattr(img, "path", "") or getattr(self.symbols, "path", "") or "kernel image")
 
     def has_ftrace_site(self, sym) -> bool | None:
-        """Does [start, start + size) hold an ftrace call (trace_kprobe's __within_notrace_func)?
-        None when the image gave no ftrace table."""
+        """Does the function hold an ftrace call as a booted kernel sees it (trace_kprobe's
+        __within_notrace_func)? None when the image gave no ftrace table."""
         sites = self.artifacts.sites
-        table = getattr(sites, "ftrace", None) if sites is not None else None
-        if not table:
+        if sites is None or not getattr(sites, "ftrace", None):
             return None
-        if self._ftrace_sorted is None:
-            self._ftrace_sorted = sorted(table)
-        from bisect import bisect_left
-
-        ordered = self._ftrace_sorted
-        i = bisect_left(ordered, sym.address)
-        return i < len(ordered) and ordered[i] < sym.address + self.symbols.size_of(sym)
+        return bool(sites.ftrace_in(sym.address, sym.address + self.symbols.size_of(sym), booted=True))
 
     def function(self, sym) -> tuple[FunctionBytes, list[int]]:
         """The symbol's bytes and its instruction starts (cached per symbol)."""
@@ -109,13 +104,13 @@ def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
     # check_kprobe_address_safe
     patched = ""
     if sites is not None:
-        for site, rid, what in ((_in_site(sites.jump_labels, addr, fn, starts, fn_sym), "jump-label-site",
-                                 "a static-key (jump label) site"),
-                                (_in_site(getattr(sites, "static_calls", ()), addr, fn, starts, fn_sym, 5),
-                                 "static-call-site", "a static call site"),
-                                (addr if addr in sites.bugs else None, "bug-site", "a BUG()/WARN() trap (__bug_table)")):
-            if site is not None:
-                reasons.append(Reason(rid, f"{sym.name}+{offset:#x} is in {what} at {site:#x}", where))
+        patched_site = sites.reserved(addr)
+        if patched_site:
+            rid, what = _RESERVED[patched_site]
+            reasons.append(Reason(rid, f"{sym.name}+{offset:#x} is inside {what} the kernel patches at run time",
+                                  where))
+        if addr in sites.bugs:
+            reasons.append(Reason("bug-site", f"{sym.name}+{offset:#x} is a BUG()/WARN() trap (__bug_table)", where))
         if ctx.arch == "arm64" and addr in getattr(sites, "extable", ()):
             reasons.append(Reason("extable-site", "the instruction has an exception-table entry", where))
         patched = _patched_at_boot(sites, addr)
@@ -179,32 +174,6 @@ def _covering(sites, addr: int, width: int) -> int | None:
         if s in sites:
             return s
     return None
-
-
-def _in_site(sites, addr: int, fn: FunctionBytes, starts: list[int], sym, fixed: int = 0) -> int | None:
-    """jump_label_text_reserved / static_call_text_reserved: addr inside [site, site + insn size)."""
-    if not sites:
-        return None
-    for back in range(0, 16):
-        s = addr - back
-        if s in sites:
-            width = fixed or _insn_len(fn, starts, s - fn.address)
-            return s if addr < s + width else None
-    return None
-
-
-def _insn_len(fn: FunctionBytes, starts: list[int], off: int) -> int:
-    i = _bisect(starts, off)
-    if i < len(starts) and starts[i] == off:
-        nxt = starts[i + 1] if i + 1 < len(starts) else len(fn.data)
-        return max(nxt - off, 1)
-    return 1
-
-
-def _bisect(a: list[int], x: int) -> int:
-    from bisect import bisect_left
-
-    return bisect_left(a, x)
 
 
 def _patched_at_boot(sites, addr: int) -> str:

@@ -112,7 +112,9 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
         v.add(Reason("misaligned", f"offset {off:#x} is not a multiple of {spec.insn_align} on {model.arch}"))
     if via == "tracefs":
         if v.symbols is not None:
-            dups = [Evidence(v.binary.source, 0, f"{s.name} at {s.address:#x}") for s in v.symbols]
+            # trace_kprobe counts every symbol of the name, of any type (number_of_same_symbols)
+            dups = [Evidence(v.binary.source, 0, f"{s.name} at {s.address:#x} ({s.type})")
+                    for s in v.binary.symbols.symbols(point.symbol)]
         else:
             dups = _duplicates(model, present, data_syms) if not suffix else []
         if len(dups) > 1:

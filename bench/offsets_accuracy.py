@@ -72,8 +72,11 @@ def main() -> int:
                            reason.message if reason else "", r["instruction"],
                            v.instruction.bytes if v.instruction else ""))
     good = sum(c[0] for c in by_cause.values())
+    statuses = collections.Counter(v.status for _, v in pairs)
+    unsure = sum(1 for r, v in pairs if v.status == "uncertain" and r["kprobe_result"] == predicted(v))
     print(f"offset rows: {len(pairs)}  agreement: {good}/{len(pairs)} = {100 * good / max(len(pairs), 1):.2f}%"
           f"  ({dt:.1f} s)")
+    print(f"statuses: {dict(statuses)}; right only as an uncertain best guess: {unsure}")
     for cause, (ok, n) in sorted(by_cause.items(), key=lambda kv: -kv[1][1]):
         print(f"  {cause:28} {ok:6}/{n:<6} {100 * ok / n:6.2f}%")
     out = ROOT / "bench" / "out"

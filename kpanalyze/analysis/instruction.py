@@ -67,6 +67,7 @@ class InsnFindings:
     infos: tuple[Reason, ...]
     instruction: Instruction | None
     uncertain: bool = False  # the decoder could not decide
+    guess: str = ""  # when uncertain: the errno most likely returned ("" = succeeds)
 
 
 def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
@@ -102,7 +103,7 @@ def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
             reasons.append(Reason("ftrace-site", f"{sym.name}+{offset:#x} is the ftrace call site and {ctx.arch} has "
                                                  "no KPROBES_ON_FTRACE", where))
     # check_kprobe_address_safe
-    patched = ""
+    patched, site_start = "", 0
     if sites is not None:
         patched_site = sites.reserved(addr)
         if patched_site:
@@ -113,15 +114,28 @@ def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
             reasons.append(Reason("bug-site", f"{sym.name}+{offset:#x} is a BUG()/WARN() trap (__bug_table)", where))
         if ctx.arch == "arm64" and addr in getattr(sites, "extable", ()):
             reasons.append(Reason("extable-site", "the instruction has an exception-table entry", where))
-        patched = _patched_at_boot(sites, addr)
-        if patched:
-            infos.append(Reason("note", f"the bytes here are rewritten at boot ({patched}): the instruction at run "
-                                        "time may differ from the image", decisive=False))
+        patched, site_start = _patched_at_boot(sites, addr)
+        if patched and site_start != addr:
+            # Inside a site the boot-time rewrite replaces: the replacement has other
+            # instruction lengths, so this is most likely not a boundary at run time.
+            infos.append(Reason("insn-unknown", f"{sym.name}+{offset:#x} is inside a site rewritten at boot "
+                                                f"({patched}, starts at {site_start:#x}): the run-time instruction "
+                                                "boundaries depend on the CPU; most likely not a boundary",
+                                decisive=False))
+            return InsnFindings(tuple(reasons), tuple(infos), _instruction(ctx, fn, fn_off, offset,
+                                                                          ctx.decoder.decode_at(fn, fn_off)),
+                                uncertain=not reasons, guess="EILSEQ")
     # arch_prepare_kprobe
     res = ctx.decoder.decode_at(fn, fn_off)
     insn = _instruction(ctx, fn, fn_off, offset, res)
     uncertain = False
-    if res.status == REJECTED:
+    if res.status == REJECTED and patched and res.cause != "misaligned":
+        uncertain = True
+        infos.append(Reason("insn-unknown", _decoder_message(res, sym.name, offset) + f", but the site is rewritten "
+                                            f"at boot ({patched}): the run-time instruction depends on the CPU and "
+                                            "hypervisor (usually one that is accepted)", res.evidence or where,
+                            decisive=False))
+    elif res.status == REJECTED:
         reasons.append(Reason(_reason_id(res), _decoder_message(res, sym.name, offset), res.evidence or where))
     elif res.status == UNKNOWN:
         uncertain = True
@@ -176,20 +190,21 @@ def _covering(sites, addr: int, width: int) -> int | None:
     return None
 
 
-def _patched_at_boot(sites, addr: int) -> str:
-    for attr, what in (("alternatives", "alternatives"), ("paravirt", "paravirt patching"),
-                       ("retpolines", "retpoline sites"), ("returns", "return thunks")):
+def _patched_at_boot(sites, addr: int) -> tuple[str, int]:
+    """(what rewrites the bytes at addr at boot, start of that site), or ("", 0)."""
+    for attr, what in (("alternatives", "alternatives"), ("paravirt", "paravirt patching")):
         ranges = getattr(sites, attr, None)
-        if ranges and _in_ranges(ranges, addr):
-            return what
-    return ""
+        start = _in_ranges(ranges, addr) if ranges else None
+        if start is not None:
+            return what, start
+    return "", 0
 
 
 _SORTED: dict[int, tuple[list, list]] = {}
 
 
-def _in_ranges(ranges, addr: int) -> bool:
-    """addr in one of the (start, end) ranges; sorted once per ranges object."""
+def _in_ranges(ranges, addr: int) -> int | None:
+    """The start of the (start, end) range holding addr; sorted once per ranges object."""
     from bisect import bisect_right
 
     key = id(ranges)
@@ -198,4 +213,8 @@ def _in_ranges(ranges, addr: int) -> bool:
         _SORTED[key] = ([r[0] for r in rs], rs)
     starts, rs = _SORTED[key]
     i = bisect_right(starts, addr) - 1
-    return i >= 0 and rs[i][0] <= addr < rs[i][1]
+    while i >= 0 and starts[i] > addr - 32:  # sites overlap rarely and are short
+        if rs[i][0] <= addr < rs[i][1]:
+            return rs[i][0]
+        i -= 1
+    return None

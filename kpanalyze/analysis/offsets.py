@@ -34,7 +34,7 @@ def offsets_verdicts(model, ctx: BinaryContext, symbol: str, via: str) -> list[V
             status = UNCERTAIN
         else:
             status = PROBEABLE
-        errno = CATALOG[decisive[0].id].errno if decisive else ""
+        errno = CATALOG[decisive[0].id].errno if decisive else (found.guess if found.uncertain else "")
         out.append(replace(entry, point=ProbePoint(symbol, off), status=status, reasons=decisive + infos + found.infos,
                            expected_errno=errno, instruction=found.instruction))
     return out

@@ -207,7 +207,7 @@ def _instruction_checks(v: "_Builder", point: ProbePoint) -> None:
     v.infos.extend(found.infos)
     v.instruction = found.instruction
     if found.uncertain and not v.decisive:
-        v.undecided = True
+        v.undecided = found.guess or True
         v.confidence_at_most("medium")
 
 
@@ -439,7 +439,8 @@ class _Builder:
     def finish(self, status: str) -> Verdict:
         if not self.decisive:
             if self.undecided and status == PROBEABLE:
-                return self._verdict(UNCERTAIN, "", PROBEABLE)
+                guess = self.undecided if isinstance(self.undecided, str) else ""
+                return self._verdict(UNCERTAIN, guess, "")
             return self._verdict(status, "")
         errno = CATALOG[self.decisive[0].id].errno
         if all(r.id in self.conditional for r in self.decisive):

@@ -56,6 +56,9 @@ TABLES = {
     "extable": ("__start___ex_table", "__stop___ex_table", "__ex_table"),
     "ftrace": ("__start_mcount_loc", "__stop_mcount_loc", ""),
     "kprobe_blacklist": ("__start_kprobe_blacklist", "__stop_kprobe_blacklist", ""),
+    # x86 code rewritten at boot according to the CPU and hypervisor
+    "alternatives": ("__alt_instructions", "__alt_instructions_end", ".altinstructions"),
+    "paravirt": ("__parainstructions", "__parainstructions_end", ".parainstructions"),
 }
 
 _REL_JUMP_LABEL = {"x86", "arm64", "riscv", "s390", "powerpc", "loongarch"}
@@ -225,6 +228,31 @@ class SpecialSites:
                 continue  # kprobe_add_ksym_blacklist: kallsyms does not know it -> skipped
             out.append((a, a + self.symbols.size_of(sym)))  # entry + size, as the kernel does
         return out
+
+    @cached_property
+    def alternatives(self) -> list[tuple[int, int]]:
+        """[start, end) of every x86 alternatives site: struct alt_instr {s32 instr_offset;
+        s32 repl_offset; u16 cpuid; u8 instrlen; u8 replacementlen} __packed
+        (arch/x86/include/asm/alternative.h, 6.1). apply_alternatives() rewrites them at boot."""
+        if self.image.arch != "x86":
+            return []
+        got = self._records("alternatives", "iiHBB", 12)
+        if not got:
+            return []
+        lo, recs = got
+        return [(lo + i * 12 + r[0], lo + i * 12 + r[0] + r[3]) for i, r in enumerate(recs) if r[3]]
+
+    @cached_property
+    def paravirt(self) -> list[tuple[int, int]]:
+        """[start, end) of every x86_64 paravirt call site: struct paravirt_patch_site {u8 *instr;
+        u8 type; u8 len;} (arch/x86/include/asm/paravirt_types.h, 6.1); apply_paravirt() turns the
+        indirect `call *pv_ops+X(%rip)` into a direct call or native code at boot."""
+        if self.image.arch != "x86" or self.image.bits != 64:
+            return []
+        got = self._records("paravirt", "QBB6x", 16)
+        if not got:
+            return []
+        return [(r[0] + self.image.slide, r[0] + self.image.slide + r[2]) for r in got[1] if r[2]]
 
     # ------------------------------------------------------------------ helpers
 

@@ -25,7 +25,7 @@ def _evidence(evs) -> str:
 def decode_text(results: Sequence[DecodeResult], *, verbose: bool = False) -> str:
     out = []
     for r in results:
-        width = max(r.length, 2) * 2 if r.mode.startswith(("x86",)) else (4 if r.mode in ("t16", "rvc") else 8)
+        width = r.length * 2 if r.mode.startswith("x86") else (4 if r.mode in ("t16", "rvc") else 8)
         head = f"{r.encoding:0{width}x} [{r.mode}]"
         if r.mnemonic:
             head += f" {r.mnemonic}"

@@ -694,6 +694,26 @@ class FactIndex:
     def functions_many(self, names: Iterable[str]) -> dict[str, list[F.FunctionDef]]:
         return self._many("functions", "name", names)
 
+    def function_names(self, arch: str | None = None, prefix: str = "") -> list[str]:
+        """Distinct names of C functions and assembler code labels, sorted; with `arch`, only
+        those defined outside arch/ or under arch/<arch>/; with `prefix`, only names starting
+        with it (an index range). For expanding globs and regexes."""
+        conds, params = [], []
+        if prefix:
+            conds.append("t.name >= ? AND t.name < ?")
+            params += [prefix, prefix + "\U0010ffff"]
+        if arch is not None:
+            pre = f"arch/{arch}/"
+            conds.append("(substr(COALESCE(t.path, f.path), 1, 5) != 'arch/' "
+                         "OR substr(COALESCE(t.path, f.path), 1, ?) = ?)")
+            params += [len(pre), pre]
+        where = " AND ".join(conds)
+        sql = (f"SELECT t.name FROM functions t JOIN files f ON f.id=t.file_id {'WHERE ' + where if where else ''} "
+               f"UNION SELECT t.name FROM asm_symbols t JOIN files f ON f.id=t.file_id WHERE t.is_function"
+               f"{' AND ' + where if where else ''} ORDER BY 1")
+        with self._guard():
+            return [r[0] for r in self.conn.execute(sql, params + params)]
+
     def functions_with_keyword(self, keyword: str) -> list[F.FunctionDef]:
         """Functions whose keywords include `keyword` exactly (e.g. "noinstr", "__kprobes")."""
         return self._facts("functions", "instr(char(31) || t.keywords || char(31), char(31) || ? || char(31)) > 0",

@@ -37,8 +37,13 @@ class BinaryContext:
         return self.artifacts.symbols
 
     @property
+    def symbols_source(self) -> str:
+        """How evidence names the symbol table (System.map, kallsyms or the vmlinux)."""
+        return str(getattr(self.symbols, "path", "") or "symbol table")
+
+    @property
     def source(self) -> str:
-        """How evidence names the binary inputs."""
+        """How evidence names the image the bytes come from."""
         img = self.artifacts.image
         return str(getattr(img, "path", "") or getattr(self.symbols, "path", "") or "kernel image")
 

@@ -113,7 +113,7 @@ def _blocking(v, model: KernelModel, point, kind, via, primary: Candidate, prese
     if via == "tracefs":
         if v.symbols is not None:
             # trace_kprobe counts every symbol of the name, of any type (number_of_same_symbols)
-            dups = [Evidence(v.binary.source, 0, f"{s.name} at {s.address:#x} ({s.type})")
+            dups = [Evidence(v.binary.symbols_source, 0, f"{s.name} at {s.address:#x} ({s.type})")
                     for s in v.binary.symbols.symbols(point.symbol)]
         else:
             dups = _duplicates(model, present, data_syms) if not suffix else []
@@ -226,10 +226,10 @@ def _not_in_symbol_table(v: "_Builder", model, point, kind, via, cands, data_sym
         if first is not None:
             why = f"; the source says: {first.message}"
             v.info(first.id, first.message, first.evidence)
-    msg = f"{binary.source} has no text symbol {point.symbol}{why}"
+    msg = f"{binary.symbols_source} has no text symbol {point.symbol}{why}"
     if clones:
         msg += f" (compiler clones to probe instead: {', '.join(clones[:4])})"
-    return v.finish_missing(Reason("not-in-symbol-table", msg, (Evidence(binary.source, 0, point.symbol),)))
+    return v.finish_missing(Reason("not-in-symbol-table", msg, (Evidence(binary.symbols_source, 0, point.symbol),)))
 
 
 def _binary_only(v: "_Builder", model, point, kind, via, symbols) -> Verdict:
@@ -240,7 +240,7 @@ def _binary_only(v: "_Builder", model, point, kind, via, symbols) -> Verdict:
         v.add(Reason("kretprobe-not-entry", f"a return probe needs the function entry, not +{point.offset:#x}"))
     if via == "tracefs" and len(symbols) > 1:
         v.add(Reason("non-unique", f"kallsyms holds {len(symbols)} symbols named {point.symbol}",
-                     tuple(Evidence(v.binary.source, 0, f"{s.address:#x}") for s in symbols[:6])))
+                     tuple(Evidence(v.binary.symbols_source, 0, f"{s.address:#x}") for s in symbols[:6])))
     traced = _binary_traced(v, *split_clone(point.symbol)) if via == "tracefs" and model.tracefs_checks_notrace else None
     if traced is not None and not traced[0]:
         v.add(Reason("notrace", f"no ftrace site: {traced[1]}", (Evidence(v.binary.source, 0, point.symbol),)))

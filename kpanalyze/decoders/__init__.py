@@ -9,6 +9,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from ..arches import arch_spec
+from ..errors import InputError
 from .base import Decoder, DecoderError
 
 _CACHE: dict = {}
@@ -22,12 +23,36 @@ def decoder_for(tree, arch: str, config=None) -> Decoder:
         spec = arch_spec(arch)
         if spec.decoder:
             module, cls = spec.decoder.split(":")
-            _CACHE[key] = getattr(import_module(f"{__name__}.{module}"), cls)(tree, config=config)
+            try:
+                _CACHE[key] = _Described(getattr(import_module(f"{__name__}.{module}"), cls)(tree, config=config))
+            except DecoderError as e:
+                raise InputError(f"{tree.root}: cannot read the {arch} kprobe decoder: {e}") from None
         else:
             from .generic import GenericDecoder
 
             _CACHE[key] = GenericDecoder(spec)
     return _CACHE[key]
+
+
+class _Described:
+    """A decoder whose results name the instruction (capstone text, display only)."""
+
+    def __init__(self, inner):
+        self._inner = inner
+        self.arch = inner.arch
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+    def decode(self, encoding: int, **kw):
+        from .disasm import describe
+
+        return describe(self._inner.decode(encoding, **kw))
+
+    def decode_at(self, fn, offset: int):
+        from .disasm import describe
+
+        return describe(self._inner.decode_at(fn, offset))
 
 
 __all__ = ["decoder_for", "Decoder", "DecoderError"]

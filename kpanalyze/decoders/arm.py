@@ -134,7 +134,6 @@ class ArmDecoder:
         self._prep: dict[str, _Prepare] = {}
         self._fninfo: dict[str, _FnInfo] = {}
         self._cache: dict[tuple[str, int], DecodeResult] = {}
-        self._cs: dict[bool, object] = {}  # capstone handles (mnemonics only)
         self._rw = _UNSET
 
     # loading
@@ -745,7 +744,7 @@ class ArmDecoder:
         ctx = self.context(mode != "arm")
         prep = self.prepare(mode)
         trace: list[str] = []
-        base = dict(arch="arm", encoding=encoding, length=length, mode=mode, mnemonic=self._mnemonic(encoding, mode))
+        base = dict(arch="arm", encoding=encoding, length=length, mode=mode)
         notes: list[str] = []
         if self.config is not None and self.config.builtin("THUMB2_KERNEL") == (mode == "arm"):
             notes.append(f"this config builds a{' Thumb-2' if mode == 'arm' else 'n ARM'} kernel: "
@@ -794,24 +793,6 @@ class ArmDecoder:
             notes.append("the stack_space test of arch_prepare_kprobe was not found")
         return DecodeResult(**base, status=ACCEPTED, how=r.how, decided_by=r.decided_by,
                             evidence=tuple(r.evidence), trace=tuple(trace), notes=tuple(notes))
-
-    def _mnemonic(self, encoding: int, mode: str) -> str:
-        try:
-            import capstone
-        except ImportError:
-            return ""
-        thumb = mode != "arm"
-        cs = self._cs.get(thumb)
-        if cs is None:
-            cs = self._cs[thumb] = capstone.Cs(capstone.CS_ARCH_ARM,
-                                               capstone.CS_MODE_THUMB if thumb else capstone.CS_MODE_ARM)
-        if mode == "t32":
-            data = (encoding >> 16).to_bytes(2, "little") + (encoding & 0xFFFF).to_bytes(2, "little")
-        else:
-            data = encoding.to_bytes(2 if mode == "t16" else 4, "little")
-        for ins in cs.disasm(data, 0):
-            return f"{ins.mnemonic} {ins.op_str}".strip()
-        return ""
 
     def decode_at(self, fn: FunctionBytes, offset: int) -> DecodeResult:
         if fn.thumb:

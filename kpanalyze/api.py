@@ -178,8 +178,11 @@ def open_binary(model, *, vmlinux=None, image=None, system_map=None, kallsyms=No
         raise InputError(f"{getattr(img, 'path', vmlinux or image)}: a {img.arch} kernel image, "
                          f"but the arch checked is {model.arch} (use --arch {img.arch})")
     on_ftrace = model.hooks.kprobes_on_ftrace and model.config_flag("KPROBES_ON_FTRACE", True)
+    names = None
+    if arts.symbols.kind != "kallsyms" and not model.config_flag("KALLSYMS_ALL", True):
+        names = arts.symbols.kallsyms_without_all()
     return BinaryContext(arts, decoder_for(model.tree, model.arch, model.config) if img is not None else None,
-                         model.arch, on_ftrace)
+                         model.arch, on_ftrace, names=names)
 
 
 def decoder(arch: str, *, kernel: Path | None = None, config: Path | None = None,

@@ -30,11 +30,14 @@ class BinaryContext:
     decoder: object  # kpanalyze.decoders.base.Decoder
     arch: str
     kprobes_on_ftrace: bool
+    # The names kallsyms would hold, when narrower than artifacts.symbols (a System.map of a
+    # kernel without KALLSYMS_ALL); the image and its tables keep using the full table.
+    names: object = None
     _fn_cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def symbols(self):
-        return self.artifacts.symbols
+        return self.names if self.names is not None else self.artifacts.symbols
 
     @property
     def symbols_source(self) -> str:

@@ -46,4 +46,4 @@ def _no_image(ctx: BinaryContext) -> BinaryContext:
 
     arts = ctx.artifacts
     return BinaryContext(Artifacts(symbols=arts.symbols, image=None, sites=None), ctx.decoder, ctx.arch,
-                         ctx.kprobes_on_ftrace)
+                         ctx.kprobes_on_ftrace, names=ctx.names)

@@ -227,6 +227,9 @@ def _not_in_symbol_table(v: "_Builder", model, point, kind, via, cands, data_sym
             why = f"; the source says: {first.message}"
             v.info(first.id, first.message, first.evidence)
     msg = f"{binary.symbols_source} has no text symbol {point.symbol}{why}"
+    if binary.names is not None and binary.artifacts.symbols.lookup(point.symbol):
+        msg = (f"{point.symbol} is in {binary.symbols_source} but outside [_stext, _etext] and the init text: "
+               "without CONFIG_KALLSYMS_ALL, kallsyms does not list it (scripts/kallsyms.c)")
     if clones:
         msg += f" (compiler clones to probe instead: {', '.join(clones[:4])})"
     return v.finish_missing(Reason("not-in-symbol-table", msg, (Evidence(binary.symbols_source, 0, point.symbol),)))

@@ -225,6 +225,19 @@ class SymbolTable:
         end = self._end(k)
         return end - sym.address if end is not None else 0
 
+    def kallsyms_without_all(self) -> "SymbolTable":
+        """What /proc/kallsyms holds of this System.map/vmlinux table on a kernel without
+        CONFIG_KALLSYMS_ALL: scripts/kallsyms.c (symbol_valid) keeps only the symbols inside
+        [_stext, _etext] and [_sinittext, _einittext] (so no data, and no text placed after
+        _etext such as arm64's .entry.tramp.text)."""
+        ranges = [(self.address(a), self.address(b)) for a, b in (("_stext", "_etext"), ("_sinittext", "_einittext"))]
+        ranges = [(lo, hi) for lo, hi in ranges if lo is not None and hi is not None]
+        if not ranges:
+            return self
+        keep = [(self._addr[i], self._type[i], self._name[i], self._mod[i]) for i in range(len(self._name))
+                if self._mod[i] or any(lo <= self._addr[i] <= hi for lo, hi in ranges)]
+        return SymbolTable(keep, path=self.path, kind=self.kind)
+
     def text_symbols(self) -> Iterator[Symbol]:
         """Every text symbol, by (module, address)."""
         for i in self._text:

@@ -58,7 +58,8 @@ def _decode_dict(r: DecodeResult) -> dict:
 
 def rules_text(entries: Sequence[RuleEntry], arch: str) -> str:
     if not entries:
-        return f"no instruction rules read for {arch}\n"
+        return (f"no instruction rules for {arch}: kpanalyze does not interpret this arch's kprobe decoder; "
+                "only alignment is checked and every other instruction answer is 'unknown'\n")
     out = []
     for e in entries:
         cond = f" (if {e.condition})" if e.condition else ""

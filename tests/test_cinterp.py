@@ -221,6 +221,45 @@ static int walk(unsigned long addr, unsigned long start)
         p.call("decode", CPointer(words, 3), CStruct())
 
 
+def test_array_elements_local_arrays_and_comma_list_macros():
+    p = prog("""\
+#define PREFIX 0x0f, 0x0b, 'x'
+static const u8 prefix[] = { PREFIX };
+struct slot { u32 *insn; };
+static int patch(struct slot *asi, u32 insn)
+{
+	asi->insn[0] = insn | 1;
+	((u16 *)asi->insn)[2] = 0xbeef;
+	asi->insn[0] ^= 0x100;
+	return asi->insn[0];
+}
+static int sum(void)
+{
+	u32 buf[4];
+	u16 half[] = { PREFIX, 7 };
+	int i;
+	for (i = 0; i < 4; i++)
+		buf[i] = i * 3;
+	buf[1]++;
+	return buf[1] + *(buf + 3) + half[3] + prefix[2];
+}
+static int readonly(void)
+{
+	prefix[0] = 1;
+	return 0;
+}
+""")
+    assert p.array("prefix") == [0x0F, 0x0B, ord("x")]
+    assert p.array_lines("prefix") == [2, 2, 2]  # the line of the macro use
+    s = CStruct()
+    s["insn"] = CPointer([0, 0], 0, 4)
+    assert p.call("patch", s, 0x40).value == 0x141
+    assert [s["insn"].moved(k).load() for k in range(2)] == [0x141, 0xBEEF]
+    assert p.call("sum").value == 4 + 9 + 7 + ord("x")
+    with pytest.raises(Unsupported, match="element of a const array"):
+        p.call("readonly")
+
+
 def test_conditions_known_unknown_and_assumed():
     src = """
 #ifndef GUARD_H

@@ -7,8 +7,12 @@ import re
 from typing import Sequence
 
 from ..verdict import Evidence
-from .base import DecoderError
+from .base import ACCEPTED, REJECTED, SIMULATED, SLOT, UNKNOWN, DecodeResult, DecoderError, FunctionBytes
 from .cinterp import CProgram, Outcome, Unsupported
+
+_PROBE_INSN = {"INSN_GOOD": (ACCEPTED, SLOT), "INSN_GOOD_NO_SLOT": (ACCEPTED, SIMULATED),
+               "INSN_REJECTED": (REJECTED, "")}
+CACHE_SIZE = 1 << 16  # decode results kept per decoder
 
 
 def load_program(tree, arch: str, required: Sequence[str], optional: Sequence[str] = (), *,
@@ -24,6 +28,28 @@ def load_program(tree, arch: str, required: Sequence[str], optional: Sequence[st
                              types=types)
     except FileNotFoundError as e:  # pragma: no cover - checked above
         raise DecoderError(f"{arch} kprobe decoder: {e} not found") from None
+
+
+def probe_insn_values(prog: CProgram, arch: str, where: Evidence) -> dict[int, str]:
+    """value -> name of the tree's `enum probe_insn`; a DecoderError when INSN_REJECTED,
+    INSN_GOOD or INSN_GOOD_NO_SLOT is missing."""
+    values = {prog.constant(n): n for n in prog.enum_constants("probe_insn")}
+    if not set(_PROBE_INSN) <= set(values.values()):
+        raise DecoderError(f"{arch} kprobe decoder: enum probe_insn lacks INSN_REJECTED/"
+                           "INSN_GOOD/INSN_GOOD_NO_SLOT", (where,))
+    return values
+
+
+def probe_insn_verdict(name: str) -> tuple[str, str] | None:
+    """(status, how) of a decoder that returned this probe_insn name (None: another value)."""
+    return _PROBE_INSN.get(name)
+
+
+def no_bytes(arch: str, mode: str, length: int, fn: FunctionBytes, offset: int) -> DecodeResult:
+    """UNKNOWN: `fn` has no bytes at `offset`."""
+    return DecodeResult(arch, 0, length, mode, UNKNOWN,
+                        decided_by=f"offset {offset:#x} outside the {len(fn.data)} bytes known of {fn.name}",
+                        unsupported=(f"no bytes at {fn.name}+{offset:#x}",))
 
 
 def unsupported_text(e: Unsupported) -> str:

@@ -25,9 +25,12 @@ from .. import tsparse
 from ..errors import InputError
 from ..verdict import Evidence
 from . import arm_source as S
+from . import cinterp
 from .arm_tables import BuildContext, Entry, Table, evidence_at, linux_arm_arch, one_line, strip_parens
 from .base import (ACCEPTED, EMULATED, REJECTED, SIMULATED, SLOT, UNKNOWN, DecodeResult,
                    DecoderError, FunctionBytes, RuleEntry)
+from .cconst import Unresolved, parse_int
+from .cpreproc import MacroError
 
 PROBES_DIR = "arch/arm/probes"
 KPROBES_DIR = "arch/arm/probes/kprobes"
@@ -233,7 +236,7 @@ class ArmDecoder:
                 continue
             am = re.search(r"\baddr\s*&\s*(0[xX][0-9a-fA-F]+|\d+)", cond)
             if am and mode == "arm":
-                prep.align_mask = S.parse_number(am.group(1))
+                prep.align_mask = parse_int(am.group(1))[0]
                 prep.align_errno = em.group(1)
                 prep.align_where = evidence_at(sf, line)
             if "stack_space" in cond:
@@ -243,7 +246,7 @@ class ArmDecoder:
                 try:
                     prep.stack_lo = ctx.eval_text(lo.group(1)) if lo else None
                     prep.stack_hi = ctx.eval_text(hi.group(1)) if hi else None
-                except (S.Unresolved, S.MacroError) as exc:
+                except (Unresolved, MacroError) as exc:
                     prep.problems.append(f"stack limit `{one_line(cond, 60)}` at {sf.path}:{line}: {exc}")
                 for name in {hi.group(1) if hi else "", lo.group(1) if lo else ""} - {""}:
                     mac = ctx.macro(name)
@@ -369,11 +372,6 @@ class ArmDecoder:
         """The cinterp program over the probes sources for one context, or None (reason in
         ctx.cinterp_error). The context's CONFIG_THUMB2_KERNEL is imposed on the config."""
         if ctx.cinterp is None and not ctx.cinterp_error:
-            try:
-                from . import cinterp
-            except ImportError as exc:
-                ctx.cinterp_error = f"kpanalyze.decoders.cinterp not available ({exc})"
-                return None
             config, assume = self.config, ()
             if config is not None:
                 from ..config import KernelConfig

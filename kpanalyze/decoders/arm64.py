@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from ..verdict import Evidence
 from . import _cdecoder as cd
-from .base import ACCEPTED, REJECTED, SIMULATED, SLOT, UNKNOWN, DecodeResult, DecoderError, FunctionBytes, RuleEntry
+from .base import ACCEPTED, REJECTED, UNKNOWN, DecodeResult, DecoderError, FunctionBytes, RuleEntry
 from .cinterp import CPointer, CStruct, Literal, Unsupported
 
 INSN_H = "arch/arm64/include/asm/insn.h"
@@ -46,12 +46,7 @@ class Arm64Decoder:
         self.kprobes = None
         if tree.read(KPROBES_C) is not None:
             self.kprobes = cd.load_program(tree, "arm64", [KPROBES_C], config=config)
-        self._values = {}
-        for name in self.prog.enum_constants("probe_insn"):
-            self._values[self.prog.constant(name)] = name
-        if not {"INSN_REJECTED", "INSN_GOOD", "INSN_GOOD_NO_SLOT"} <= set(self._values.values()):
-            raise DecoderError("arm64 kprobe decoder: enum probe_insn lacks INSN_REJECTED/"
-                               "INSN_GOOD/INSN_GOOD_NO_SLOT", (Evidence(DECODE_H, 1),))
+        self._values = cd.probe_insn_values(self.prog, self.arch, Evidence(DECODE_H, 1))
         self._cache: dict[int, DecodeResult] = {}
         self._decision_files = (DECODE_C, INSN_C)
         self._rules: list[RuleEntry] | None = None
@@ -64,7 +59,7 @@ class Arm64Decoder:
         if hit is None:
             ptr = CPointer([encoding], 0, 4, base=_BASE)
             hit = self._run(encoding, ptr, size=4, offset=0)
-            if len(self._cache) < 1 << 16:
+            if len(self._cache) < cd.CACHE_SIZE:
                 self._cache[encoding] = hit
         return hit
 
@@ -73,9 +68,7 @@ class Arm64Decoder:
         if addr & 3:
             return self._misaligned(addr)
         if offset < 0 or offset + 4 > len(fn.data):
-            return DecodeResult(self.arch, 0, 4, "a64", UNKNOWN,
-                                decided_by=f"offset {offset:#x} outside the {len(fn.data)} bytes known of {fn.name}",
-                                unsupported=(f"no bytes at {fn.name}+{offset:#x}",))
+            return cd.no_bytes(self.arch, "a64", 4, fn, offset)
         n = len(fn.data) // 4 * 4
         ptr = CPointer(fn.data[:n], offset // 4, 4, base=fn.address)
         encoding = int.from_bytes(fn.data[offset:offset + 4], "little")
@@ -114,18 +107,13 @@ class Arm64Decoder:
 
     def _result(self, encoding: int, out) -> DecodeResult:
         prog = self.prog
-        name = self._values.get(out.value, "")
-        if name == "INSN_GOOD":
-            status, how, errno = ACCEPTED, SLOT, ""
-        elif name == "INSN_GOOD_NO_SLOT":
-            status, how, errno = ACCEPTED, SIMULATED, ""
-        elif name == "INSN_REJECTED":
-            status, how = REJECTED, ""
-            errno = self._rejected_errno()
-        else:
+        verdict = cd.probe_insn_verdict(self._values.get(out.value, ""))
+        if verdict is None:
             return DecodeResult(self.arch, encoding, 4, "a64", UNKNOWN,
                                 decided_by=f"{ENTRY} returned {out.value!r}, not a probe_insn value",
                                 unsupported=(f"{ENTRY} result {out.value!r}",))
+        status, how = verdict
+        errno = self._rejected_errno() if status == REJECTED else ""
         preds = cd.true_predicates(prog, out)
         parts = [cd.predicate_desc(prog, p) for p in preds]
         evidence = [cd.with_text(prog, prog.where(p)) for p in preds]

@@ -12,32 +12,20 @@ build context, which lines are live (True), dead (False) or config-dependent (No
 Macros used by table entries (DECODE_SIMULATEX, REGS...) are expanded from their
 definitions in the tree, then the expansion is parsed and its `{.bits = ...}` items
 evaluated; an entry that does not expand to such items is reported, never skipped.
+The preprocessing itself (scanning, #define, expansion) is cpreproc's, shared with cinterp.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Iterable
 
 from .. import tsparse
 from ..verdict import Evidence
+from .cpreproc import CONDITIONAL, Conditionals, Macro, parse_define, scan, strip_comments
 
 # -- sources -----------------------------------------------------------------------
-
-_DIRECTIVE = re.compile(r"^\s*#\s*(\w+)\s*(.*)$", re.S)
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-
-
-@dataclass(frozen=True)
-class Macro:
-    name: str
-    params: tuple[str, ...] | None  # None: object-like
-    body: str
-    path: str
-    line: int
-    conds: tuple[str, ...]
-    variadic: bool = False
 
 
 class SourceFile:
@@ -51,8 +39,25 @@ class SourceFile:
         self.lines = text.split("\n")
         self.line_conds: list[tuple[str, ...]] = []
         self.macros: list[Macro] = []
-        self.blanked = _scan(self, text).encode("latin-1")
+        self.blanked = self._scan(text).encode("latin-1")
         self._tree = None
+
+    def _scan(self, text: str) -> str:
+        """Blank the conditional directives (keeping newlines), record the conditions of
+        each line (as text: decided later, per build context) and collect the #defines."""
+        out = list(self.lines)
+        conds = Conditionals()
+        for ln in scan(strip_comments(text), conds):
+            here = conds.texts()
+            if ln.directive in CONDITIONAL:
+                for j in range(ln.first, ln.last + 1):
+                    out[j] = " " * len(self.lines[j])
+            elif ln.directive == "define":
+                d = parse_define(ln.rest)
+                if d is not None:
+                    self.macros.append(Macro(*d, self.path, ln.first + 1, here))
+            self.line_conds.extend([here] * (ln.last + 1 - ln.first))
+        return "\n".join(out)
 
     @property
     def root(self):
@@ -66,307 +71,6 @@ class SourceFile:
     def evidence(self, line: int) -> Evidence:
         text = self.lines[line - 1].strip() if 0 < line <= len(self.lines) else ""
         return Evidence(self.path, line, text[:120])
-
-
-def _scan(sf: SourceFile, text: str) -> str:
-    """Blank conditional directives (keeping newlines), record conditions per line and
-    collect #defines."""
-    lines = sf.lines
-    out = list(lines)
-    frames: list[tuple[list[str], str]] = []  # (earlier branch exprs, current expr)
-    conds_per_line: list[tuple[str, ...]] = []
-
-    def current() -> tuple[str, ...]:
-        out_c: list[str] = []
-        for earlier, cur in frames:
-            out_c.extend(f"!({e})" if e else "0" for e in earlier)  # "" stands for always true
-            if cur:
-                out_c.append(cur)
-        return tuple(out_c)
-
-    i = 0
-    n = len(lines)
-    while i < n:
-        start = i
-        logical = lines[i]
-        while logical.endswith("\\") and i + 1 < n:
-            i += 1
-            logical = logical[:-1] + " " + lines[i]
-        conds_here = current()
-        m = _DIRECTIVE.match(logical) if logical.lstrip().startswith("#") else None
-        word = m.group(1) if m else ""
-        rest = _COMMENT.sub(" ", m.group(2)).strip() if m else ""
-        if word in ("if", "ifdef", "ifndef", "elif", "else", "endif"):
-            if word == "if":
-                frames.append(([], rest))
-            elif word == "ifdef":
-                frames.append(([], f"defined({rest.split()[0]})" if rest else "0"))
-            elif word == "ifndef":
-                guard = rest.split()[0] if rest else ""
-                # an include guard (#ifndef X / #define X) is true where the file is used
-                nxt = i + 1
-                while nxt < n and not lines[nxt].strip():
-                    nxt += 1
-                is_guard = bool(guard) and nxt < n and re.match(
-                    rf"\s*#\s*define\s+{re.escape(guard)}\b", lines[nxt]) is not None
-                frames.append(([], "" if is_guard or not guard else f"!defined({guard})"))
-            elif frames and word == "elif":
-                earlier, cur = frames[-1]
-                frames[-1] = (earlier + [cur], rest)
-            elif frames and word == "else":
-                earlier, cur = frames[-1]
-                frames[-1] = (earlier + [cur], "")
-            elif frames and word == "endif":
-                frames.pop()
-            for j in range(start, i + 1):
-                out[j] = " " * len(lines[j])
-            conds_here = current() if word != "endif" else conds_here
-        elif word == "define":
-            mac = _parse_define(m.group(2))
-            if mac:
-                name, params, body, variadic = mac
-                sf.macros.append(Macro(name, params, body, sf.path, start + 1, conds_here, variadic))
-        for _ in range(start, i + 1):
-            conds_per_line.append(conds_here)
-        i += 1
-    sf.line_conds = conds_per_line
-    return "\n".join(out)
-
-
-_DEFINE = re.compile(r"([A-Za-z_]\w*)(\(([^)]*)\))?(.*)$", re.S)
-
-
-def _parse_define(rest: str):
-    m = _DEFINE.match(rest.lstrip())
-    if not m:
-        return None
-    name = m.group(1)
-    body = _COMMENT.sub(" ", m.group(4)).strip()
-    if m.group(2) is None:
-        return name, None, body, False
-    params = [p.strip() for p in m.group(3).split(",") if p.strip()]
-    variadic = bool(params) and params[-1].endswith("...")
-    if variadic:
-        last = params[-1][:-3].strip()
-        params[-1] = last or "__VA_ARGS__"
-    return name, tuple(params), body, variadic
-
-
-# -- macro expansion -----------------------------------------------------------------
-
-_TOKEN = re.compile(
-    r"""(?P<ws>\s+)|(?P<id>[A-Za-z_]\w*)|(?P<num>\.?\d[\w.]*)|(?P<str>"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*')
-      |(?P<op>\#\#|\.\.\.|<<|>>|<=|>=|==|!=|&&|\|\||->|.)""", re.X | re.S)
-
-
-def _tokens(text: str) -> list[str]:
-    return [m.group(0) for m in _TOKEN.finditer(text)]
-
-
-class MacroError(Exception):
-    pass
-
-
-def expand(text: str, lookup: Callable[[str], Macro | None], hide: frozenset = frozenset(),
-           depth: int = 0) -> str:
-    """Macro-expand `text` (C preprocessor semantics, simplified: a macro's replacement is
-    expanded on its own, which is enough for table-entry macros)."""
-    if depth > 64:
-        raise MacroError("macro expansion too deep")
-    toks = _tokens(text)
-    out: list[str] = []
-    i = 0
-    while i < len(toks):
-        tok = toks[i]
-        mac = lookup(tok) if (tok[0].isalpha() or tok[0] == "_") and tok not in hide else None
-        if mac is None:
-            out.append(tok)
-            i += 1
-            continue
-        if mac.params is None:
-            out.append(expand(mac.body, lookup, hide | {tok}, depth + 1))
-            i += 1
-            continue
-        j = i + 1
-        while j < len(toks) and toks[j].isspace():
-            j += 1
-        if j >= len(toks) or toks[j] != "(":
-            out.append(tok)
-            i += 1
-            continue
-        args, k = _collect_args(toks, j)
-        body = _substitute(mac, args, lookup, hide, depth)
-        out.append(expand(body, lookup, hide | {tok}, depth + 1))
-        i = k
-    return "".join(out)
-
-
-def _collect_args(toks: list[str], j: int) -> tuple[list[str], int]:
-    depth, cur, args = 0, [], []
-    k = j
-    while k < len(toks):
-        t = toks[k]
-        if t == "(":
-            depth += 1
-            if depth == 1:
-                k += 1
-                continue
-        elif t == ")":
-            depth -= 1
-            if depth == 0:
-                args.append("".join(cur).strip())
-                return ([] if args == [""] else args), k + 1
-        elif t == "," and depth == 1:
-            args.append("".join(cur).strip())
-            cur = []
-            k += 1
-            continue
-        cur.append(t)
-        k += 1
-    raise MacroError("unbalanced parentheses in macro arguments")
-
-
-def _substitute(mac: Macro, args: list[str], lookup, hide, depth) -> str:
-    params = list(mac.params or ())
-    if mac.variadic:
-        fixed = len(params) - 1
-        if len(args) > fixed:
-            args = args[:fixed] + [", ".join(args[fixed:])]
-        while len(args) < len(params):
-            args.append("")
-    if len(args) != len(params) and not (not params and args == []):
-        raise MacroError(f"{mac.name} takes {len(params)} arguments, got {len(args)}")
-    raw = dict(zip(params, args))
-    body = [t for t in _tokens(mac.body)]
-    # drop whitespace next to ## so pasting sees its operands
-    toks: list[str] = []
-    for t in body:
-        if t.isspace() and toks and toks[-1] == "##":
-            continue
-        if t == "##":
-            while toks and toks[-1].isspace():
-                toks.pop()
-        toks.append(t)
-    out: list[str] = []
-    i = 0
-    while i < len(toks):
-        t = toks[i]
-        if t == "#" and i + 1 < len(toks) and toks[i + 1] in raw:
-            out.append('"' + raw[toks[i + 1]].replace("\\", "\\\\").replace('"', '\\"') + '"')
-            i += 2
-            continue
-        if t in raw:
-            pasted = (i + 1 < len(toks) and toks[i + 1] == "##") or (out and out[-1] == "##")
-            out.append(raw[t] if pasted else expand(raw[t], lookup, hide, depth + 1))
-            i += 1
-            continue
-        out.append(t)
-        i += 1
-    # paste
-    res: list[str] = []
-    i = 0
-    while i < len(out):
-        if out[i] == "##" and res and i + 1 < len(out):
-            res[-1] = res[-1] + out[i + 1]
-            i += 2
-            continue
-        res.append(out[i])
-        i += 1
-    return "".join(res)
-
-
-# -- expression evaluation on tree-sitter nodes ----------------------------------------
-
-class Unresolved(Exception):
-    """An identifier or construct the evaluator cannot give a value to."""
-
-    def __init__(self, what: str):
-        super().__init__(what)
-        self.what = what
-
-
-_NUM = re.compile(r"(0[xX][0-9a-fA-F]+|0[bB][01]+|\d+)[uUlL]*$")
-
-
-def parse_number(text: str) -> int:
-    m = _NUM.match(text)
-    if not m:
-        raise Unresolved(f"number {text}")
-    s = m.group(1)
-    if s[:2] in ("0x", "0X"):
-        return int(s, 16)
-    if s[:2] in ("0b", "0B"):
-        return int(s[2:], 2)
-    if len(s) > 1 and s[0] == "0":
-        return int(s, 8)
-    return int(s)
-
-
-def eval_expr(node, ident: Callable[[str], int], sizeof: Callable[[str], int] | None = None) -> int:
-    """Value of a constant C expression (integers; casts to unsigned types wrap to 32 bits)."""
-    t = node.type
-    if t == "number_literal":
-        return parse_number(tsparse.text(node))
-    if t == "char_literal":
-        body = tsparse.text(node)[1:-1]
-        return ord(body[-1]) if body else 0
-    if t == "identifier":
-        return ident(tsparse.text(node))
-    if t in ("true", "false"):
-        return int(t == "true")
-    if t == "parenthesized_expression":
-        inner = [c for c in node.named_children if c.type != "comment"]
-        if len(inner) != 1:
-            raise Unresolved(tsparse.text(node))
-        return eval_expr(inner[0], ident, sizeof)
-    if t == "unary_expression":
-        op = tsparse.text(node.child_by_field_name("operator"))
-        v = eval_expr(node.child_by_field_name("argument"), ident, sizeof)
-        return {"!": lambda x: int(not x), "~": lambda x: ~x, "-": lambda x: -x, "+": lambda x: x}[op](v)
-    if t == "binary_expression":
-        op = tsparse.text(node.child_by_field_name("operator"))
-        a = eval_expr(node.child_by_field_name("left"), ident, sizeof)
-        if op == "&&":
-            return int(bool(a) and bool(eval_expr(node.child_by_field_name("right"), ident, sizeof)))
-        if op == "||":
-            return int(bool(a) or bool(eval_expr(node.child_by_field_name("right"), ident, sizeof)))
-        b = eval_expr(node.child_by_field_name("right"), ident, sizeof)
-        return _BINOPS[op](a, b)
-    if t == "conditional_expression":
-        c = eval_expr(node.child_by_field_name("condition"), ident, sizeof)
-        return eval_expr(node.child_by_field_name("consequence" if c else "alternative"), ident, sizeof)
-    if t == "cast_expression":
-        v = eval_expr(node.child_by_field_name("value"), ident, sizeof)
-        ty = tsparse.text(node.child_by_field_name("type"))
-        if "*" in ty:
-            raise Unresolved(f"pointer cast ({ty})")
-        if "unsigned" in ty or ty.strip() in ("u32", "u16", "u8", "probes_opcode_t"):
-            bits = {"u16": 16, "u8": 8}.get(ty.strip(), 32)
-            return v & ((1 << bits) - 1)
-        return v
-    if t == "sizeof_expression" and sizeof is not None:
-        ty = node.child_by_field_name("type")
-        if ty is not None:
-            return sizeof(" ".join(tsparse.text(ty).split()))
-    raise Unresolved(f"{t} `{tsparse.text(node)[:40]}`")
-
-
-def _div(a, b):
-    if b == 0:
-        raise Unresolved("division by zero")
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
-
-
-_BINOPS = {
-    "|": lambda a, b: a | b, "&": lambda a, b: a & b, "^": lambda a, b: a ^ b,
-    "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": _div, "%": lambda a, b: a - _div(a, b) * b,
-    "<<": lambda a, b: a << b, ">>": lambda a, b: a >> b,
-    "==": lambda a, b: int(a == b), "!=": lambda a, b: int(a != b),
-    "<": lambda a, b: int(a < b), ">": lambda a, b: int(a > b),
-    "<=": lambda a, b: int(a <= b), ">=": lambda a, b: int(a >= b),
-}
 
 
 # -- declarations ----------------------------------------------------------------------
@@ -558,18 +262,6 @@ def clean_comment(texts: list[str]) -> str:
 def initializer_elements(init) -> list:
     """Elements of an initializer list (comments and punctuation left out)."""
     return [c for c in init.named_children if c.type != "comment"]
-
-
-def parse_expression(text: str):
-    """Parse one C expression; returns its node (keep the returned tree alive) or None."""
-    code = f"static const int __kpanalyze_expr = ({text});".encode()
-    tree = tsparse.parse_c(code)
-    if tree.root_node.has_error:
-        return None, None
-    for n in _walk(tree.root_node):
-        if n.type == "init_declarator":
-            return tree, n.child_by_field_name("value")
-    return None, None
 
 
 def parse_items(text: str):

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from .. import conditions, tsparse
 from ..verdict import Evidence
 from . import arm_source as S
+from .cconst import Unresolved, eval_const
+from .cinterp.source import parse_snippet
+from .cpreproc import Macro, MacroError, expand
 
 _KINDS = ("END", "TABLE", "CUSTOM", "SIMULATE", "EMULATE", "OR", "REJECT")
 INSN_RESULTS = ("INSN_REJECTED", "INSN_GOOD", "INSN_GOOD_NO_SLOT")  # enum probes_insn names
@@ -145,7 +148,7 @@ class BuildContext:
         self.thumb2 = thumb2
         self.name = "Thumb-2 kernel" if thumb2 else "ARM kernel"
         self._cond_cache: dict[tuple[str, ...], tuple[bool | None, str]] = {}
-        self._macro_cache: dict[str, S.Macro | None] = {}
+        self._macro_cache: dict[str, Macro | None] = {}
         self._eval_cache: dict[str, int] = {}
         self._fn_cache: dict[str, tuple] = {}
         self.tables: dict[tuple[str, str], Table] = {}
@@ -192,7 +195,7 @@ class BuildContext:
         self._cond_cache[conds] = res
         return res
 
-    def macro(self, name: str) -> S.Macro | None:
+    def macro(self, name: str) -> Macro | None:
         if name in self._macro_cache:
             return self._macro_cache[name]
         found = None
@@ -219,7 +222,7 @@ class BuildContext:
                 if e.value is not None:
                     try:
                         val = self.eval_text(e.value)
-                    except (S.Unresolved, S.MacroError):
+                    except (Unresolved, MacroError):
                         val = None
                 else:
                     val = None if prev is None else prev + 1
@@ -245,26 +248,26 @@ class BuildContext:
             v = self.enum[name]
             if v is None:
                 e = self.enum_where[name]
-                raise S.Unresolved(f"{name} (config-dependent enum value, {e.path}:{e.line})")
+                raise Unresolved(f"{name} (config-dependent enum value, {e.path}:{e.line})")
             return v
-        raise S.Unresolved(name)
+        raise Unresolved(name)
 
     def eval_text(self, text: str) -> int:
         hit = self._eval_cache.get(text)
         if hit is not None:
             return hit
-        expanded = S.expand(text, self.macro)
-        tree, node = S.parse_expression(expanded)
+        expanded = expand(text, self.macro)
+        tree, node = parse_snippet(expanded)
         if node is None:
-            raise S.Unresolved(f"expression `{one_line(text, 60)}`")
-        val = S.eval_expr(node, self.ident, self.sizeof)
+            raise Unresolved(f"expression `{one_line(text, 60)}`")
+        val = eval_const(node, self.ident, self.sizeof)
         self._eval_cache[text] = val
         return val
 
     def _try_eval(self, text: str) -> int | None:
         try:
             return self.eval_text(text)
-        except (S.Unresolved, S.MacroError):
+        except (Unresolved, MacroError):
             return None
 
     def macro_fn(self, name: str, nargs: int):
@@ -273,16 +276,16 @@ class BuildContext:
             return None
         params = [f"__kp_arg{i}" for i in range(nargs)]
         try:
-            expanded = S.expand(f"{name}({', '.join(params)})", self.macro)
-        except S.MacroError:
+            expanded = expand(f"{name}({', '.join(params)})", self.macro)
+        except MacroError:
             return None
-        tree, node = S.parse_expression(expanded)
+        tree, node = parse_snippet(expanded)
         if node is None:
             return None
 
         def call(*args: int, _tree=tree, _node=node) -> int:
             env = dict(zip(params, args))
-            return S.eval_expr(_node, lambda n: env[n] if n in env else self.ident(n), self.sizeof)
+            return eval_const(_node, lambda n: env[n] if n in env else self.ident(n), self.sizeof)
         return call
 
     def sizeof(self, type_name: str) -> int:
@@ -291,7 +294,7 @@ class BuildContext:
             return 1
         st = self.src.structs.get(type_name)
         if st is None:
-            raise S.Unresolved(f"sizeof({type_name})")
+            raise Unresolved(f"sizeof({type_name})")
         return sum(self.sizeof(ty) for ty, _ in st.fields)
 
     def _struct_sizes(self) -> tuple[dict[int, int], str]:
@@ -307,7 +310,7 @@ class BuildContext:
             try:
                 idx = self.eval_text(tsparse.text(des)[1:-1])
                 sizes[idx] = self.eval_text(tsparse.text(val))
-            except (S.Unresolved, S.MacroError) as exc:
+            except (Unresolved, MacroError) as exc:
                 return sizes, f"decode_struct_sizes: {exc} at {arr.file.path}:{el.start_point[0] + 1}"
         return sizes, ""
 
@@ -339,8 +342,8 @@ class BuildContext:
             head = re.match(r"\s*([A-Za-z_]\w*)", text)
             what = f"{head.group(1) if head else one_line(text, 30)} at {sf.path}:{line}"
             try:
-                parts = S.parse_items(S.expand(text, self.macro))
-            except S.MacroError as exc:
+                parts = S.parse_items(expand(text, self.macro))
+            except MacroError as exc:
                 items.append(("?", f"{what} ({exc})", "", idx))
                 continue
             if parts is None:
@@ -369,8 +372,8 @@ class BuildContext:
                 return ("?", f"{what} (.table is not a table name)", "")
             return ("table", tsparse.text(node), "")
         try:
-            v = S.eval_expr(val, self.ident, self.sizeof)
-        except S.Unresolved as exc:
+            v = eval_const(val, self.ident, self.sizeof)
+        except Unresolved as exc:
             return ("?", f"{what} (cannot evaluate {exc.what})", "")
         label = tsparse.text(strip_parens(val)).strip()
         return (fname, v & 0xFFFFFFFF if fname == "bits" else v, label if label.isidentifier() else "")
@@ -470,7 +473,7 @@ class BuildContext:
                         else:
                             label = tsparse.text(des).strip()[1:-1].strip()
                             indexes = [self.eval_text(label)]
-                    except (S.Unresolved, S.MacroError) as exc:
+                    except (Unresolved, MacroError) as exc:
                         problems.append(f"index {one_line(tsparse.text(des), 40)} of {name} at "
                                         f"{sf.path}:{line}: {exc}")
                         continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ..verdict import Evidence
 from . import _cdecoder as cd
-from .base import ACCEPTED, REJECTED, SIMULATED, SLOT, UNKNOWN, DecodeResult, DecoderError, FunctionBytes, RuleEntry
+from .base import ACCEPTED, REJECTED, UNKNOWN, DecodeResult, DecoderError, FunctionBytes, RuleEntry
 from .cinterp import CPointer, CStruct, Memory, Unsupported
 
 DECODE_C = "arch/riscv/kernel/probes/decode-insn.c"
@@ -56,10 +56,7 @@ class RiscvDecoder:
         if not prog.has_function(self.entry):
             raise DecoderError(f"{self.arch} kprobe decoder: {self.entry} not found",
                                (Evidence(self.files[-1], 1),))
-        self._values = {prog.constant(n): n for n in prog.enum_constants("probe_insn")}
-        if not {"INSN_REJECTED", "INSN_GOOD", "INSN_GOOD_NO_SLOT"} <= set(self._values.values()):
-            raise DecoderError(f"{self.arch} kprobe decoder: enum probe_insn lacks INSN_REJECTED/"
-                               "INSN_GOOD/INSN_GOOD_NO_SLOT", (Evidence(self.files[0], 1),))
+        self._values = cd.probe_insn_values(prog, self.arch, Evidence(self.files[0], 1))
         self._length = None
         if self.length_macro in prog.macros:
             self._length = prog.predicate(self.length_expr, ["x"])
@@ -103,7 +100,7 @@ class RiscvDecoder:
             if length == 2:
                 hit = _with_note(hit, "a 16-bit instruction: the kernel reads 32 bits, the upper half "
                                       "(the next instruction) is outside every compressed mask")
-            if len(self._cache) < 1 << 16:
+            if len(self._cache) < cd.CACHE_SIZE:
                 self._cache[encoding] = hit
         return hit
 
@@ -115,9 +112,7 @@ class RiscvDecoder:
                                 decided_by=f"{PREPARE}: odd address", evidence=ev,
                                 notes=(f"address {addr:#x} is odd",))
         if offset < 0 or offset + 2 > len(fn.data):
-            return DecodeResult(self.arch, 0, 2, self.modes[1], UNKNOWN,
-                                decided_by=f"offset {offset:#x} outside the {len(fn.data)} bytes known of {fn.name}",
-                                unsupported=(f"no bytes at {fn.name}+{offset:#x}",))
+            return cd.no_bytes(self.arch, self.modes[1], 2, fn, offset)
         data = bytes(fn.data) + b"\0\0"  # the kernel reads 32 bits even at the last 16-bit insn
         mem = Memory(data, fn.address)
         if self.checks_boundary and self.prog.has_function(CHECK):
@@ -173,17 +168,13 @@ class RiscvDecoder:
         except Unsupported as e:
             return self._unknown(encoding, length, e)
         name = self._values.get(out.value, "")
-        if name == "INSN_GOOD":
-            status, how, errno = ACCEPTED, SLOT, ""
-        elif name == "INSN_GOOD_NO_SLOT":
-            status, how, errno = ACCEPTED, SIMULATED, ""
-        elif name == "INSN_REJECTED":
-            status, how = REJECTED, ""
-            errno = cd.switch_errno(prog, PREPARE, "INSN_REJECTED")[0] or "EINVAL"
-        else:
+        verdict = cd.probe_insn_verdict(name)
+        if verdict is None:
             return DecodeResult(self.arch, encoding, length, mode, UNKNOWN,
                                 decided_by=f"{self.entry} returned {out.value!r}",
                                 unsupported=(f"{self.entry} result {out.value!r}",))
+        status, how = verdict
+        errno = (cd.switch_errno(prog, PREPARE, "INSN_REJECTED")[0] or "EINVAL") if status == REJECTED else ""
         preds = cd.true_predicates(prog, out)
         parts = [cd.predicate_desc(prog, p) for p in preds]
         evidence = [cd.with_text(prog, prog.where(p)) for p in preds]

@@ -523,24 +523,14 @@ class X86Decoder:
                     arrays.add(ident)
         for name in sorted(arrays):
             try:
-                values = self._array_bytes(name)
+                # `{ __XEN_EMULATE_PREFIX }` (a macro expanding to a comma list) counts as its items
+                values = [v & 0xFF for v in self.prog.array(name)]
             except Unsupported as e:
                 self.notes.append(f"emulate prefix {name}: {_utext(e)}")
                 continue
             if values:
                 out.append((bytes(values), self.prog.where(name)))
         return out
-
-    def _array_bytes(self, name: str) -> list[int]:
-        values = self.prog.array(name)
-        ev = self.prog.where(name)
-        # `{ __XEN_EMULATE_PREFIX }`: a macro expanding to a comma list; evaluate its items
-        m = re.search(r"=\s*\{\s*([A-Za-z_]\w*)\s*\}", self._line(ev.path, ev.line))
-        if m and len(values) <= 1:
-            mac = self.prog.macro(m.group(1))
-            if mac is not None and mac.params is None:
-                values = [self.prog.eval_expr(item) for item in mac.body.split(",") if item.strip()]
-        return [v & 0xFF for v in values]
 
     # ------------------------------------------------------------------ source helpers
 

@@ -585,10 +585,16 @@ def test_arm64_atomic_window(binary):
     got = check_at(ctx, sym, load.address + 4 - sym.address)
     assert got.instruction.decoder == "rejected"
     assert "is_probed_address_atomic returns 1" in got.instruction.decided_by
-    ids = [r.id for r in got.reasons]
-    if ids != ["atomic-window"]:
-        pytest.xfail(f"decoders/arm64.py does not set DecodeResult.cause='atomic' for a rejection by "
-                     f"is_probed_address_atomic, so the reason is {ids}, not atomic-window")
+    assert [r.id for r in got.reasons] == ["atomic-window"]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_misaligned_offset_gives_one_reason(binary, arch):
+    from kpanalyze.analysis.instruction import check_at
+
+    _model, ctx = binary(arch)
+    (sym,) = ctx.symbols.lookup("tcp_retransmit_skb")
+    assert [r.id for r in check_at(ctx, sym, 2).reasons] == ["misaligned"]
 
 
 def test_arm64_extable_sites(binary):

@@ -803,7 +803,7 @@ class ArmDecoder:
                                     unsupported=("no `addr & mask` test found in arch_prepare_kprobe",))
             return DecodeResult("arm", 0, 0, "arm", REJECTED, errno=prep.align_errno,
                                 decided_by=f"address & {mask:#x} != 0: not a word-aligned ARM instruction",
-                                evidence=(prep.align_where,))
+                                evidence=(prep.align_where,), cause="misaligned")
         if offset + 4 > len(fn.data):
             return DecodeResult("arm", 0, 4, "arm", UNKNOWN, decided_by="offset beyond the function bytes")
         return self.decode(int.from_bytes(fn.data[offset:offset + 4], "little"), mode="arm")

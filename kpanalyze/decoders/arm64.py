@@ -89,7 +89,7 @@ class Arm64Decoder:
                 ev = (e,)
                 decided = f"arch_prepare_kprobe: {e.text.strip() or 'alignment check'}"
         return DecodeResult(self.arch, 0, 4, "a64", REJECTED, errno=errno, decided_by=decided,
-                            evidence=ev, notes=(f"address {addr:#x} is not a multiple of 4",))
+                            evidence=ev, notes=(f"address {addr:#x} is not a multiple of 4",), cause="misaligned")
 
     def _run(self, encoding: int, ptr: CPointer, *, size: int, offset: int) -> DecodeResult:
         def kallsyms(addr, sizep, offp):
@@ -136,9 +136,11 @@ class Arm64Decoder:
                 parts.append(f"{fn} returns {shown} ({ev})")
                 evidence.append(cd.with_text(prog, ev))
         notes = []
+        cause = ""
         if out.conditions:
             notes.append("config-dependent: " + " && ".join(out.conditions))
         if self._scan_rejected(out):
+            cause = "atomic"
             hit = self._scan_hit(out)
             if hit is not None:
                 notes.append(f"exclusive load {hit:#010x} before the probe, no exclusive store in between "
@@ -146,7 +148,7 @@ class Arm64Decoder:
         return DecodeResult(self.arch, encoding, 4, "a64", status, how, errno,
                             decided_by="; ".join(parts), evidence=cd.dedup(evidence),
                             trace=tuple(str(s) for s in out.trace if s.kind != "if"),
-                            notes=tuple(notes))
+                            notes=tuple(notes), cause=cause)
 
     def _scan_rejected(self, out) -> bool:
         return any(s.kind == "return" and s.name == SCAN and s.value for s in out.trace)

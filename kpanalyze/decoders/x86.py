@@ -106,10 +106,11 @@ class X86Decoder:
         self._cs.syntax = capstone.CS_OPT_SYNTAX_ATT
         self._cs.detail = True  # ModRM / immediate offsets, when the tree has no opcode map
         self._lines: dict[str, list[str]] = {}
+        self._fn_texts: dict[str, str] = {}
         self._errnos = self._errno_names()
         self.emulate_prefixes = self._emulate_prefixes()
         self._glue_cache: dict[str, object] = {}
-        self._judged: dict[bytes, DecodeResult] = {}
+        self._judged: dict[tuple, DecodeResult] = {}
         self._walks: dict[tuple, tuple] = {}
 
     # ------------------------------------------------------------------ public API
@@ -317,7 +318,13 @@ class X86Decoder:
             return DecodeResult(self.arch, encoding, 0, self.mode, UNKNOWN,
                                 decided_by="instruction not decoded", notes=tuple(notes),
                                 unsupported=tuple(notes), mnemonic=mnem)
-        key = bytes(raw) if k is not None else b"\xff" * 16 + bytes(raw)
+        if k is not None:
+            # The interpreted functions decide on prefixes, opcode and ModRM/SIB; displacement
+            # and immediate values only feed assignments (rel32), so they are not in the key.
+            head = k.length - k.disp_nbytes - k.imm_nbytes
+            key = (bytes(raw[:head]), k.disp_nbytes, k.imm_nbytes, length, k.emulate_prefix_size)
+        else:
+            key = (b"\xff" * 16 + bytes(raw),)
         hit = self._judged.get(key)
         if hit is None:
             hit = self._judge(k, failure, raw, address)
@@ -551,6 +558,12 @@ class X86Decoder:
 
     def _function_text(self, name: str) -> str:
         """The source of a function definition (from its first line to the closing brace)."""
+        cached = self._fn_texts.get(name)
+        if cached is None:
+            cached = self._fn_texts[name] = self._read_function_text(name)
+        return cached
+
+    def _read_function_text(self, name: str) -> str:
         ev = self._where(name)
         if not ev.line:
             return ""

@@ -3,7 +3,6 @@ options that `check` shares. Registered on the main group by cli.py; no analysis
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 

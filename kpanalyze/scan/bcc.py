@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ..verdict import Origin
-from .grammars import captures, one_line, parse_python, position, query, text
+from .grammars import captures, literal_text, one_line, parse_python, position, query, text
 from .model import NAME, REGEX, SYSCALL, Comment, FileScan, Finding, Problem
 
 _HINTS = (b"attach_kprobe", b"attach_kretprobe", b"kprobe__", b"kretprobe__", b"kpanalyze:")
@@ -37,14 +37,7 @@ _SYMBOL = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
 
 def string_value(node) -> str | None:
     """The value of a Python string/bytes literal (no f-string), adjacent literals joined."""
-    if node is None:
-        return None
-    if node.type == "concatenated_string":
-        parts = [string_value(c) for c in node.named_children]
-        return None if any(p is None for p in parts) else "".join(parts)
-    if node.type != "string" or any(c.type == "interpolation" for c in node.named_children):
-        return None
-    return "".join(text(c) for c in node.named_children if c.type in ("string_content", "escape_sequence"))
+    return literal_text(node, "string")
 
 
 def _int(node) -> int | None:

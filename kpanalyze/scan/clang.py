@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from . import bpf_c, module
-from .grammars import captures, parse_c, position, query, text
+from .grammars import captures, literal_text, parse_c, position, query, text
 from .model import Comment, FileScan, Problem
 
 # A file without any of these cannot hold a probe point or a suppression: not parsed.
@@ -32,14 +32,7 @@ def scan(path: str, data: bytes) -> FileScan:
 
 def string_value(node) -> str | None:
     """The value of a C string literal (adjacent literals concatenated); None for anything else."""
-    if node is None:
-        return None
-    if node.type == "concatenated_string":
-        parts = [string_value(c) for c in node.named_children]
-        return None if any(p is None for p in parts) else "".join(parts)
-    if node.type != "string_literal":
-        return None
-    return "".join(text(c) for c in node.named_children if c.type in ("string_content", "escape_sequence"))
+    return literal_text(node, "string_literal")
 
 
 _INT = re.compile(r"^(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)[uUlL]*$")

@@ -66,3 +66,16 @@ def one_line(s: str, limit: int = 160) -> str:
     """Source text for an Origin: whitespace runs collapsed, cut at `limit` characters."""
     s = " ".join(s.split())
     return s if len(s) <= limit else s[:limit - 3] + "..."
+
+
+def literal_text(node, literal: str) -> str | None:
+    """The value of a string literal node of type `literal` ("string_literal" in C, "string"
+    in Python), adjacent literals joined; None for anything else (f-strings, expressions)."""
+    if node is None:
+        return None
+    if node.type == "concatenated_string":
+        parts = [literal_text(c, literal) for c in node.named_children]
+        return None if any(p is None for p in parts) else "".join(parts)
+    if node.type != literal or any(c.type == "interpolation" for c in node.named_children):
+        return None
+    return "".join(tsparse.text(c) for c in node.named_children if c.type in ("string_content", "escape_sequence"))

@@ -62,6 +62,7 @@ def bench_offsets(tree: Path, image: Path, functions: int) -> None:
             chosen.append(s)
         if len(chosen) == functions:
             break
+    bench_x86_decode(ctx, chosen)
     t = time.perf_counter()
     n_insn = 0
     statuses: dict[str, int] = {}
@@ -72,6 +73,24 @@ def bench_offsets(tree: Path, image: Path, functions: int) -> None:
     dt = time.perf_counter() - t
     print(f"offsets over the {len(chosen)} largest functions: {n_insn} instructions, {dt:.1f} s, "
           f"{n_insn / dt:,.0f} verdicts/s; statuses {statuses}")
+
+
+def bench_x86_decode(ctx, functions, n: int = 20000) -> None:
+    """decode_bytes on real x86 instructions (a fresh decoder: its per-shape cache starts empty)."""
+    from kpanalyze.decoders.x86 import X86Decoder
+
+    insns = []
+    for s in functions:
+        fn, starts = ctx.function(s)
+        ends = starts[1:] + [len(fn.data)]
+        insns.extend(fn.data[a:b] for a, b in zip(starts, ends))
+        if len(insns) >= n:
+            break
+    dec = X86Decoder(ctx.decoder.tree, config=None)
+    t = time.perf_counter()
+    for raw in insns[:n]:
+        dec.decode_bytes(raw)
+    print(f"decode x86   -    {rate(len(insns[:n]), time.perf_counter() - t)} (real instructions of the image)")
 
 
 def main() -> int:

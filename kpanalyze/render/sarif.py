@@ -299,7 +299,9 @@ def sarif_document(result: CheckResult, *, levels: Mapping[str, str] | None = No
         run["originalUriBaseIds"] = bases
     run["invocations"] = [{
         "executionSuccessful": True,
-        "toolExecutionNotifications": [{"level": "warning", "message": {"text": w}} for w in result.warnings],
+        # A scan's warnings repeat its problems, which are results already.
+        "toolExecutionNotifications": [{"level": "warning", "message": {"text": w}}
+                                       for w in ([] if getattr(result, "problems", None) else result.warnings)],
     }]
     run["results"] = results
     run["properties"] = {

@@ -88,12 +88,13 @@ def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
     if offset >= size:
         inner = syms.containing(addr)
         if inner is None:
-            return InsnFindings((Reason("insn-unknown", f"{sym.name}+{offset:#x} is beyond the end of {sym.name} "
-                                        f"(size {size:#x}) and outside every known symbol"),), (), None, True)
+            return InsnFindings((), (Reason("insn-unknown", f"{sym.name}+{offset:#x} is beyond the end of {sym.name} "
+                                            f"(size {size:#x}) and outside every known symbol", decisive=False),),
+                                None, uncertain=True)
         fn_sym, fn_off = inner, addr - inner.address
         infos.append(Reason("note", f"+{offset:#x} is beyond the end of {sym.name} (size {size:#x}): "
                                     f"the address is {inner.name}+{fn_off:#x}", decisive=False))
-    fn, starts = ctx.function(fn_sym)
+    fn, _starts = ctx.function(fn_sym)
     where = _binary_evidence(ctx, addr)
     reasons: list[Reason] = []
 

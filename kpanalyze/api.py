@@ -77,9 +77,12 @@ def load_config(config: Path | str | None):
 
 
 def all_arches(kernel: Path | None = None, *, opened: Kernel | None = None) -> list[str]:
-    """Every arch directory of the tree (arch/*/ with a Kconfig)."""
-    k = opened or open_kernel(kernel)
-    return list(k.tree.arches())
+    """Every arch directory of the tree (arch/*/ with a Kconfig): read from the tree, no index."""
+    if opened is not None:
+        return list(opened.tree.arches())
+    from .tree import KernelTree
+
+    return list(KernelTree(Path(kernel) if kernel else default_kernel()).arches())
 
 
 def supported_arches(kernel: Path | None = None, *, opened: Kernel | None = None) -> list[str]:
@@ -139,13 +142,20 @@ def check(points: Iterable[str | ProbePoint], *, arches: Sequence[str] | None = 
     binary_given = any((vmlinux, image, system_map, kallsyms))
     if image and not (system_map or kallsyms):
         raise InputError("--image needs a symbol table: give --system-map or --kallsyms")
+    arts = None
+    if binary_given:
+        from .binary import open_artifacts
+
+        arts = open_artifacts(vmlinux=vmlinux, image=image, system_map=system_map, kallsyms=kallsyms)
+        if not arches and arts.image is not None:
+            arches = [arts.image.arch]  # the image says which arch it is
     targets = resolve_arches(k, arches, cfg)
     if binary_given and len(targets) > 1:
         raise InputError("binary artifacts describe one kernel: give exactly one --arch "
                          f"(the tree has {', '.join(targets)})")
     for arch in targets:
         model = k.model(arch, cfg)
-        ctx = open_binary(model, vmlinux=vmlinux, image=image, system_map=system_map, kallsyms=kallsyms)
+        ctx = open_binary(model, artifacts=arts) if arts is not None else None
         result.verdicts.extend(judge_many(model, pts, tuple(kinds), via, binary=ctx))
     return result
 
@@ -163,19 +173,19 @@ def blacklist(arch: str, *, kernel: Path | None = None, config: Path | None = No
 
 # -- instruction level (decoders parsed from the tree; binary artifacts) ---------------
 
-def open_binary(model, *, vmlinux=None, image=None, system_map=None, kallsyms=None):
-    """A BinaryContext for this model's arch, or None when no artifact is given.
-    Raises InputError when the image is for another arch."""
-    if not any((vmlinux, image, system_map, kallsyms)):
+def open_binary(model, *, vmlinux=None, image=None, system_map=None, kallsyms=None, artifacts=None):
+    """A BinaryContext for this model's arch, or None when no artifact is given (`artifacts`:
+    already opened ones). Raises InputError when the image is for another arch."""
+    if artifacts is None and not any((vmlinux, image, system_map, kallsyms)):
         return None
     from .analysis.instruction import BinaryContext
     from .binary import open_artifacts
     from .decoders import decoder_for
 
-    arts = open_artifacts(vmlinux=vmlinux, image=image, system_map=system_map, kallsyms=kallsyms)
+    arts = artifacts or open_artifacts(vmlinux=vmlinux, image=image, system_map=system_map, kallsyms=kallsyms)
     img = arts.image
     if img is not None and img.arch != model.arch:
-        raise InputError(f"{getattr(img, 'path', vmlinux or image)}: a {img.arch} kernel image, "
+        raise InputError(f"{getattr(img, 'path', vmlinux or image)}: the kernel image is for {img.arch}, "
                          f"but the arch checked is {model.arch} (use --arch {img.arch})")
     on_ftrace = model.hooks.kprobes_on_ftrace and model.config_flag("KPROBES_ON_FTRACE", True)
     names = None

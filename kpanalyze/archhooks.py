@@ -93,14 +93,21 @@ def _identifiers(node):
     return (n for n in _walk(node) if n.type == "identifier")
 
 
-def _parse(read, path: str):
-    data = read(path)
-    return tsparse.parse_c(data) if data is not None else None  # None: binary or oversized
+def _parser(read):
+    """path -> parsed tree (None: binary or oversized), each file read and parsed once."""
+    trees: dict = {}
+
+    def parse(path: str):
+        if path not in trees:
+            data = read(path)
+            trees[path] = tsparse.parse_c(data) if data is not None else None
+        return trees[path]
+    return parse
 
 
-def sections_in_function(read, path: str, name: str) -> list[tuple[str, int]]:
+def sections_in_function(parse, path: str, name: str) -> list[tuple[str, int]]:
     """[(section, line)] for the section markers used in function `name` of file `path`."""
-    tree = _parse(read, path)
+    tree = parse(path)
     if tree is None:
         return []
     fn = _function_node(tree.root_node, name)
@@ -115,9 +122,9 @@ def sections_in_function(read, path: str, name: str) -> list[tuple[str, int]]:
     return out
 
 
-def strings_in_initializer(read, path: str, var: str) -> list[tuple[str, int]]:
+def strings_in_initializer(parse, path: str, var: str) -> list[tuple[str, int]]:
     """[(string, line)] of the string literals initializing `var` in file `path`."""
-    tree = _parse(read, path)
+    tree = parse(path)
     if tree is None:
         return []
     for node in _walk(tree.root_node):
@@ -140,6 +147,7 @@ def _walk(node):
 def read_arch_hooks(index, read, arch: str, config) -> ArchHooks:
     """Derive the ArchHooks of `arch` from the indexed tree. `read(path) -> bytes`."""
     prefix = f"arch/{arch}/"
+    parse = _parser(read)  # kernel/kprobes.c holds several of the functions read below
     selects = [s for s in index.kconfig_selects(prefix) if s.path.startswith(prefix)]
 
     def selected(symbol: str) -> tuple[bool, Evidence | None]:
@@ -170,21 +178,21 @@ def read_arch_hooks(index, read, arch: str, config) -> ArchHooks:
 
     # Generic list population (kernel/kprobes.c): .kprobes.text and .noinstr.text.
     for fn in generic_defs("populate_kprobe_blacklist") + generic_defs("init_kprobes"):
-        for sec, line in sections_in_function(read, fn.path, fn.name):
+        for sec, line in sections_in_function(parse, fn.path, fn.name):
             hooks.sections.setdefault(sec, SectionRule(sec, SECTION_REASONS[sec], Evidence(fn.path, line), True))
     # An arch override replaces the weak default of kernel/kprobes.c.
     within = arch_defs("arch_within_kprobe_blacklist") or generic_defs("arch_within_kprobe_blacklist")
     for fn in within[:1]:
-        for sec, line in sections_in_function(read, fn.path, fn.name):
+        for sec, line in sections_in_function(parse, fn.path, fn.name):
             hooks.sections.setdefault(sec, SectionRule(sec, SECTION_REASONS[sec], Evidence(fn.path, line), False))
     for fn in arch_defs("arch_populate_kprobe_blacklist")[:1]:
-        for sec, line in sections_in_function(read, fn.path, fn.name):
+        for sec, line in sections_in_function(parse, fn.path, fn.name):
             rule = SectionRule(sec, SECTION_REASONS[sec], Evidence(fn.path, line), True)
             if sec not in hooks.sections or not hooks.sections[sec].in_debugfs:
                 hooks.sections[sec] = rule
     for d in index.data_symbols("kretprobe_blacklist"):
         if d.path.startswith(prefix):
-            for s, line in strings_in_initializer(read, d.path, "kretprobe_blacklist"):
+            for s, line in strings_in_initializer(parse, d.path, "kretprobe_blacklist"):
                 hooks.kretprobe_blacklist[s] = Evidence(d.path, line, f'kretprobe_blacklist[] = {{"{s}"}}')
     return hooks
 

@@ -223,6 +223,13 @@ def _width() -> int:
     return shutil.get_terminal_size((100, 24)).columns
 
 
+def _kernel_label(kernel: Path | None) -> str:
+    """The tree a JSON document names: --kernel, else the sample tree, resolved."""
+    from . import api
+
+    return str(Path(kernel or api.default_kernel()).resolve())
+
+
 def _split_arches(values: tuple[str, ...]) -> list[str]:
     return [a.strip() for v in values for a in v.split(",") if a.strip()]
 
@@ -359,8 +366,7 @@ def blacklist(arch, kernel, config, fmt, no_progress) -> None:
     if fmt == "json":
         from .render import json as render
 
-        kernel_label = str(Path(kernel or api.default_kernel()).resolve())
-        click.echo(render.render_blacklist(entries, arch, kernel=kernel_label, config=str(config or "")),
+        click.echo(render.render_blacklist(entries, arch, kernel=_kernel_label(kernel), config=str(config or "")),
                    nl=False)
     else:
         from .render import text as render
@@ -383,8 +389,7 @@ def arches(kernel, fmt) -> None:
     if fmt == "json":
         from .render import json as render
 
-        kernel_label = str(Path(kernel or api.default_kernel()).resolve())
-        click.echo(render.render_arches(rows, kernel=kernel_label), nl=False)
+        click.echo(render.render_arches(rows, kernel=_kernel_label(kernel)), nl=False)
     else:
         from .render import text as render
 

@@ -13,6 +13,7 @@ not follow (multi-pass #include tricks, per-arch wrapper headers):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .facts import MacroUse
 
@@ -42,9 +43,15 @@ TRACEPOINT_MACROS = ("TRACE_EVENT", "TRACE_EVENT_FN", "TRACE_EVENT_FN_COND", "TR
 DEFINE_EVENT_MACROS = ("DEFINE_EVENT", "DEFINE_EVENT_FN", "DEFINE_EVENT_CONDITION", "DEFINE_EVENT_PRINT")
 
 
+@lru_cache(maxsize=None)
+def _syscall_prefixes(prefixes: tuple[str, ...], compat_prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Every prefix a syscall-made name may have, longest first (sorted once per arch)."""
+    return tuple(sorted(set(prefixes) | set(compat_prefixes) | set(SYSCALL_HELPERS) | {"sys_", "compat_sys_"},
+                        key=len, reverse=True))
+
+
 def _split_syscall(name: str, prefixes: tuple[str, ...], compat_prefixes: tuple[str, ...]):
-    for pre in sorted(set(prefixes) | set(compat_prefixes) | set(SYSCALL_HELPERS) | {"sys_", "compat_sys_"},
-                      key=len, reverse=True):
+    for pre in _syscall_prefixes(tuple(prefixes), tuple(compat_prefixes)):
         if name.startswith(pre) and len(name) > len(pre):
             return pre, name[len(pre):]
     return None, None

@@ -241,7 +241,7 @@ _ROW_MAKERS = {t: _row_maker(c) for t, c in F.FACT_TYPES.items()}
 def _select(table: str) -> str:
     """SELECT of a fact table's fields in dataclass order, the elided path restored.
     The table is aliased t, the files table f (WHERE clauses qualify with t.)."""
-    cols = [f'COALESCE(t."path", f.path)' if c == "path" else f't."{c}"' for c in _columns(F.FACT_TYPES[table])]
+    cols = ['COALESCE(t."path", f.path)' if c == "path" else f't."{c}"' for c in _columns(F.FACT_TYPES[table])]
     return f'SELECT {", ".join(cols)} FROM "{table}" t JOIN files f ON f.id = t.file_id'
 
 

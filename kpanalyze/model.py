@@ -6,7 +6,7 @@ what do their annotations and Makefiles say" — the analyses turn that into ver
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from .analysis.inlining import InlineEstimate, estimate
@@ -250,11 +250,10 @@ class KernelModel:
         state, ev, conds = self.file_state(fn.path)
         cond = evaluate_all(fn.conditions, self.config, self.arch)
         kws = self.expand_keywords(fn.keywords)
-        if kws != fn.keywords:
-            fn = FunctionDef(**{**fn.__dict__, "keywords": kws})
         if self.config is not None and not self.config.enabled("KPROBES") and "nokprobe_inline" in kws:
             kws = tuple("inline" if k == "nokprobe_inline" else k for k in kws)
-            fn = FunctionDef(**{**fn.__dict__, "keywords": kws})
+        if kws != fn.keywords:
+            fn = replace(fn, keywords=kws)
         return Candidate(
             name=fn.name, path=fn.path, line=fn.line, fn=fn, asm=None, build=state,
             build_evidence=ev, build_conditions=conds, cond=cond,

@@ -22,8 +22,7 @@ def predict_blacklist(model: KernelModel) -> list[BlacklistEntry]:
         if name not in out:
             out[name] = BlacklistEntry(name, reason_id, ev, in_debugfs and build != "m", dep)
 
-    names = set(model.registrations)
-    cands = model.candidates_many(names)
+    cands = model.candidates_many(model.registrations)
     for name, regs in model.registrations.items():
         # NOKPROBE_SYMBOL of a name with no definition here is skipped by the kernel too.
         present = [c for c in cands.get(name, []) if not c.excluded]
@@ -36,13 +35,13 @@ def predict_blacklist(model: KernelModel) -> list[BlacklistEntry]:
     for sym in model.index.asm_in_sections(tuple(sections)):
         if not sym.is_function or not model.on_arch(sym.path):
             continue
-        (cand,) = [model._candidate_asm(sym)]
+        cand = model._candidate_asm(sym)
         if cand.excluded:
             continue
         rule = sections[sym.section]
         add(sym.name, rule.reason_id, Evidence(sym.path, sym.line), rule.in_debugfs, cand.config_dependent,
             cand.build)
-    keywords = {kw for kw in ("noinstr", "__kprobes", "__irq_entry", "__exception_irq_entry", "__idmap")}
+    keywords = {"noinstr", "__kprobes", "__irq_entry", "__exception_irq_entry", "__idmap"}
     keywords |= set(model.spec.keyword_sections)
     for kw in sorted(keywords):
         for fn in model.index.functions_with_keyword(kw):

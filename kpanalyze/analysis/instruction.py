@@ -10,6 +10,7 @@ findings into the verdict.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from ..decoders.base import ACCEPTED, REJECTED, UNKNOWN, DecodeResult, FunctionBytes
@@ -34,6 +35,7 @@ class BinaryContext:
     # kernel without KALLSYMS_ALL); the image and its tables keep using the full table.
     names: object = None
     _fn_cache: dict = field(default_factory=dict, repr=False)
+    _boot_sites: list | None = field(default=None, repr=False)
 
     @property
     def symbols(self):
@@ -57,6 +59,24 @@ class BinaryContext:
         if sites is None or not getattr(sites, "ftrace", None):
             return None
         return bool(sites.ftrace_in(sym.address, sym.address + self.symbols.size_of(sym), booted=True))
+
+    def patched_at_boot(self, addr: int) -> tuple[str, int]:
+        """(what rewrites the bytes at addr at boot, start of that site), or ("", 0):
+        x86 alternatives and paravirt call sites, each table sorted once."""
+        if self._boot_sites is None:
+            sites = self.artifacts.sites
+            self._boot_sites = []
+            for attr, what in (("alternatives", "alternatives"), ("paravirt", "paravirt patching")):
+                ranges = sorted(getattr(sites, attr, None) or ())
+                if ranges:
+                    self._boot_sites.append((what, [r[0] for r in ranges], ranges))
+        for what, starts, ranges in self._boot_sites:
+            i = bisect_right(starts, addr) - 1
+            while i >= 0 and starts[i] > addr - 32:  # sites overlap rarely and are short
+                if ranges[i][0] <= addr < ranges[i][1]:
+                    return what, ranges[i][0]
+                i -= 1
+        return "", 0
 
     def function(self, sym) -> tuple[FunctionBytes, list[int]]:
         """The symbol's bytes and its instruction starts (cached per symbol)."""
@@ -99,7 +119,7 @@ def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
     reasons: list[Reason] = []
 
     # check_ftrace_location
-    ftrace = _covering(sites.ftrace if sites else (), addr, _FTRACE_INSN.get(ctx.arch, 4)) if sites else None
+    ftrace = _covering(sites.ftrace, addr, _FTRACE_INSN.get(ctx.arch, 4)) if sites else None
     if ftrace is not None:
         if ftrace != addr:
             reasons.append(Reason("not-insn-boundary", f"inside the ftrace call at {sym.name}+{ftrace - sym.address:#x}",
@@ -123,7 +143,7 @@ def check_at(ctx: BinaryContext, sym, offset: int) -> InsnFindings:
             reasons.append(Reason("bug-site", f"{sym.name}+{offset:#x} is a BUG()/WARN() trap (__bug_table)", where))
         if ctx.arch == "arm64" and addr in getattr(sites, "extable", ()):
             reasons.append(Reason("extable-site", "the instruction has an exception-table entry", where))
-        patched, site_start = _patched_at_boot(sites, addr)
+        patched, site_start = ctx.patched_at_boot(addr)
         if patched and site_start != addr:
             # Inside a site the boot-time rewrite replaces: the replacement has other
             # instruction lengths, so this is most likely not a boundary at run time.
@@ -196,34 +216,4 @@ def _covering(sites, addr: int, width: int) -> int | None:
     for s in range(addr, addr - width, -1):
         if s in sites:
             return s
-    return None
-
-
-def _patched_at_boot(sites, addr: int) -> tuple[str, int]:
-    """(what rewrites the bytes at addr at boot, start of that site), or ("", 0)."""
-    for attr, what in (("alternatives", "alternatives"), ("paravirt", "paravirt patching")):
-        ranges = getattr(sites, attr, None)
-        start = _in_ranges(ranges, addr) if ranges else None
-        if start is not None:
-            return what, start
-    return "", 0
-
-
-_SORTED: dict[int, tuple[list, list]] = {}
-
-
-def _in_ranges(ranges, addr: int) -> int | None:
-    """The start of the (start, end) range holding addr; sorted once per ranges object."""
-    from bisect import bisect_right
-
-    key = id(ranges)
-    if key not in _SORTED:
-        rs = sorted(ranges)
-        _SORTED[key] = ([r[0] for r in rs], rs)
-    starts, rs = _SORTED[key]
-    i = bisect_right(starts, addr) - 1
-    while i >= 0 and starts[i] > addr - 32:  # sites overlap rarely and are short
-        if rs[i][0] <= addr < rs[i][1]:
-            return rs[i][0]
-        i -= 1
     return None

@@ -21,7 +21,7 @@ def offsets_verdicts(model, ctx: BinaryContext, symbol: str, via: str) -> list[V
     if entry.status == MISSING:
         return [entry]
     sym = ctx.symbols.lookup(symbol)[0]
-    fn, starts = ctx.function(sym)
+    _fn, starts = ctx.function(sym)
     function_reasons = tuple(r for r in entry.reasons if r.decisive)
     infos = tuple(r for r in entry.reasons if not r.decisive and r.id != "offset-binary")
     out = []

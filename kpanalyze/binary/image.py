@@ -326,7 +326,7 @@ class KernelImage:
             self._version = ""
             for s in self._segments:
                 buf = s.buf
-                i = buf.find(BANNER + b"", s.offset, s.offset + (s.end - s.start))
+                i = buf.find(BANNER, s.offset, s.offset + (s.end - s.start))
                 while i >= 0:
                     end = buf.find(b"\n", i, i + 400)
                     text = bytes(buf[i:end if end > 0 else i + 200])

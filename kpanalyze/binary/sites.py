@@ -122,23 +122,16 @@ class SpecialSites:
         if arch not in _REL_JUMP_LABEL:
             self.missing["jump_labels"] = f"jump_entry layout of {arch} not known"
             return set()
-        fmt = "ii" + self._long
-        got = self._records("jump_labels", fmt, 8 + self.image.word_size)
-        if not got:
-            return set()
-        lo, recs = got
         step = 8 + self.image.word_size
-        return {lo + i * step + r[0] for i, r in enumerate(recs)}
+        got = self._records("jump_labels", "ii" + self._long, step)
+        return _relative(*got, step) if got else set()
 
     @cached_property
     def static_calls(self) -> set[int]:
         if self.image.arch != "x86":
             return set()  # inline static calls (patched call sites) are x86 only in 6.1
         got = self._records("static_calls", "ii", 8)
-        if not got:
-            return set()
-        lo, recs = got
-        return {lo + i * 8 + r[0] for i, r in enumerate(recs)}
+        return _relative(*got, 8) if got else set()
 
     @cached_property
     def bugs(self) -> set[int]:
@@ -159,8 +152,7 @@ class SpecialSites:
                 continue
             n = (hi - lo) // size
             if relative:
-                vals = [v[0] for v in self.image.unpack(fmt + f"{size - 4}x", lo, n)]
-                addrs = {lo + i * size + v for i, v in enumerate(vals)}
+                addrs = _relative(lo, self.image.unpack(fmt + f"{size - 4}x", lo, n), size)
             else:
                 addrs = set(self.image.pointers(lo, hi)[:: size // w])
             score = self._in_text(addrs)
@@ -184,9 +176,7 @@ class SpecialSites:
         if not got:
             return set()
         lo, recs = got
-        if relative:
-            return {lo + i * size + r[0] for i, r in enumerate(recs)}
-        return {r[0] for r in recs}
+        return _relative(lo, recs, size) if relative else {r[0] for r in recs}
 
     @cached_property
     def mcount_loc(self) -> list[int]:
@@ -216,10 +206,11 @@ class SpecialSites:
 
     @cached_property
     def kprobe_blacklist(self) -> list[tuple[int, int]]:
+        if self.symbols is None:
+            self.missing["kprobe_blacklist"] = "no symbol table for the sizes"
+            return []
         b = self._bounds("kprobe_blacklist")
-        if b is None or self.symbols is None:
-            if self.symbols is None:
-                self.missing["kprobe_blacklist"] = "no symbol table for the sizes"
+        if b is None:
             return []
         out = []
         for a in self.image.pointers(*b):
@@ -330,3 +321,9 @@ class SpecialSites:
         return {"jump_labels": len(self.jump_labels), "static_calls": len(self.static_calls),
                 "bugs": len(self.bugs), "extable": len(self.extable), "ftrace": len(self.ftrace),
                 "kprobe_blacklist": len(self.kprobe_blacklist)}
+
+
+def _relative(lo: int, recs: list[tuple], size: int) -> set[int]:
+    """The addresses of a table of `size`-byte entries starting at lo whose first field is
+    an s32 relative to the entry itself (`.long 1b - .`)."""
+    return {lo + i * size + r[0] for i, r in enumerate(recs)}

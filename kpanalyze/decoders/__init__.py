@@ -11,6 +11,7 @@ from importlib import import_module
 from ..arches import arch_spec
 from ..errors import InputError
 from .base import Decoder, DecoderError
+from .disasm import describe
 
 _CACHE: dict = {}
 
@@ -45,13 +46,9 @@ class _Described:
         return getattr(self._inner, name)
 
     def decode(self, encoding: int, **kw):
-        from .disasm import describe
-
         return describe(self._inner.decode(encoding, **kw))
 
     def decode_at(self, fn, offset: int):
-        from .disasm import describe
-
         return describe(self._inner.decode_at(fn, offset))
 
 

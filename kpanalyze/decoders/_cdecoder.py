@@ -15,6 +15,13 @@ _PROBE_INSN = {"INSN_GOOD": (ACCEPTED, SLOT), "INSN_GOOD_NO_SLOT": (ACCEPTED, SI
 CACHE_SIZE = 1 << 16  # decode results kept per decoder
 
 
+def remember(cache: dict, key, value):
+    """Keep a decode result while the cache has room (CACHE_SIZE); returns the value."""
+    if len(cache) < CACHE_SIZE:
+        cache[key] = value
+    return value
+
+
 def load_program(tree, arch: str, required: Sequence[str], optional: Sequence[str] = (), *,
                  config=None, types: dict[str, str] | None = None) -> CProgram:
     """Load the decoder sources of one arch. A missing required file is a DecoderError;

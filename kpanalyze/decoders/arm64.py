@@ -13,7 +13,7 @@ Not decided here (they need a binary; see analysis/offsets.py): the exception-ta
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property
 
 from ..verdict import Evidence
 from . import _cdecoder as cd
@@ -58,9 +58,7 @@ class Arm64Decoder:
         hit = self._cache.get(encoding)
         if hit is None:
             ptr = CPointer([encoding], 0, 4, base=_BASE)
-            hit = self._run(encoding, ptr, size=4, offset=0)
-            if len(self._cache) < cd.CACHE_SIZE:
-                self._cache[encoding] = hit
+            hit = cd.remember(self._cache, encoding, self._run(encoding, ptr, size=4, offset=0))
         return hit
 
     def decode_at(self, fn: FunctionBytes, offset: int) -> DecodeResult:
@@ -113,7 +111,7 @@ class Arm64Decoder:
                                 decided_by=f"{ENTRY} returned {out.value!r}, not a probe_insn value",
                                 unsupported=(f"{ENTRY} result {out.value!r}",))
         status, how = verdict
-        errno = self._rejected_errno() if status == REJECTED else ""
+        errno = self._rejected_errno if status == REJECTED else ""
         preds = cd.true_predicates(prog, out)
         parts = [cd.predicate_desc(prog, p) for p in preds]
         evidence = [cd.with_text(prog, prog.where(p)) for p in preds]
@@ -162,7 +160,7 @@ class Arm64Decoder:
                 return last.value[0]
         return None
 
-    @lru_cache(maxsize=None)
+    @cached_property
     def _rejected_errno(self) -> str:
         if self.kprobes is not None:
             err, _ev = cd.switch_errno(self.kprobes, "arch_prepare_kprobe", "INSN_REJECTED")

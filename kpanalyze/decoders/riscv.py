@@ -12,6 +12,9 @@ kept and every result it decides carries the condition in `notes` (config-depend
 
 from __future__ import annotations
 
+from dataclasses import replace
+from functools import cached_property
+
 from ..verdict import Evidence
 from . import _cdecoder as cd
 from .base import ACCEPTED, REJECTED, UNKNOWN, DecodeResult, DecoderError, FunctionBytes, RuleEntry
@@ -84,6 +87,16 @@ class RiscvDecoder:
             return out
         return out
 
+    def _on_boundary(self, fn: FunctionBytes, offset: int) -> bool:
+        """`offset in self.boundaries(fn)`, walking only as far as `offset`."""
+        off = 0
+        try:
+            while off < offset and off + 2 <= len(fn.data):
+                off += self.length(int.from_bytes(fn.data[off:off + 2], "little"))
+        except Unsupported:
+            return False
+        return off == offset and off + 2 <= len(fn.data)
+
     # -- decode ------------------------------------------------------------------------
 
     def decode(self, encoding: int, *, mode: str = "") -> DecodeResult:
@@ -100,8 +113,7 @@ class RiscvDecoder:
             if length == 2:
                 hit = _with_note(hit, "a 16-bit instruction: the kernel reads 32 bits, the upper half "
                                       "(the next instruction) is outside every compressed mask")
-            if len(self._cache) < cd.CACHE_SIZE:
-                self._cache[encoding] = hit
+            cd.remember(self._cache, encoding, hit)
         return hit
 
     def decode_at(self, fn: FunctionBytes, offset: int) -> DecodeResult:
@@ -135,7 +147,7 @@ class RiscvDecoder:
                                     evidence=ev + ((cd.with_text(self.prog, self.prog.where("GET_INSN_LENGTH")),)
                                                    if "GET_INSN_LENGTH" in self.prog.macros else ()),
                                     notes=(f"the walk from {fn.name}+0 steps over {fn.name}+{offset:#x}",))
-        elif self.checks_boundary and offset not in self.boundaries(fn):
+        elif self.checks_boundary and not self._on_boundary(fn, offset):
             return DecodeResult(self.arch, 0, 2, self.modes[1], REJECTED, errno="EILSEQ",
                                 decided_by=f"not an instruction boundary ({self.length_macro} walk)")
         half = int.from_bytes(data[offset:offset + 2], "little")
@@ -145,7 +157,7 @@ class RiscvDecoder:
             return self._unknown(half, 2, e)
         encoding = int.from_bytes(data[offset:offset + length], "little")
         res = self._decode(encoding, length, CPointer(mem, ctype=None, addr=addr))
-        if not self.checks_boundary and offset not in self.boundaries(fn):
+        if not self.checks_boundary and not self._on_boundary(fn, offset):
             res = _with_note(res, f"{fn.name}+{offset:#x} is not an instruction boundary by the "
                                   f"{self.length_macro} walk from {fn.name}+0, but {PREPARE} does not check that")
         return res
@@ -155,6 +167,11 @@ class RiscvDecoder:
             if needle.replace(" ", "") in cond.replace(" ", ""):
                 return err, (ev,)
         return default, ()
+
+    @cached_property
+    def _rejected_errno(self) -> str:
+        """The errno arch_prepare_kprobe returns for INSN_REJECTED (read once from its switch)."""
+        return cd.switch_errno(self.prog, PREPARE, "INSN_REJECTED")[0] or "EINVAL"
 
     def _unknown(self, encoding, length, e) -> DecodeResult:
         return DecodeResult(self.arch, encoding, length, self.modes[0] if length == 2 else self.modes[1], UNKNOWN,
@@ -174,7 +191,7 @@ class RiscvDecoder:
                                 decided_by=f"{self.entry} returned {out.value!r}",
                                 unsupported=(f"{self.entry} result {out.value!r}",))
         status, how = verdict
-        errno = (cd.switch_errno(prog, PREPARE, "INSN_REJECTED")[0] or "EINVAL") if status == REJECTED else ""
+        errno = self._rejected_errno if status == REJECTED else ""
         preds = cd.true_predicates(prog, out)
         parts = [cd.predicate_desc(prog, p) for p in preds]
         evidence = [cd.with_text(prog, prog.where(p)) for p in preds]
@@ -247,5 +264,4 @@ class RiscvDecoder:
 
 
 def _with_note(r: DecodeResult, note: str) -> DecodeResult:
-    from dataclasses import replace
     return replace(r, notes=r.notes + (note,))

@@ -49,6 +49,7 @@ import capstone
 
 from ..verdict import Evidence
 from . import x86_map
+from ._cdecoder import case_steps, errno_of, unsupported_text
 from .base import (ACCEPTED, EMULATED, REJECTED, SLOT, UNKNOWN, DecodeResult, DecoderError,
                    FunctionBytes, RuleEntry)
 from .cinterp import CPointer, CProgram, CStruct, FuncRef, Memory, Outcome, TraceStep, Unsupported
@@ -97,7 +98,7 @@ class X86Decoder:
         try:
             self.prog = CProgram.load(tree, paths, config=config, arch="x86", assume=assume)
         except Unsupported as e:
-            raise DecoderError(f"x86 kprobe decoder: cannot read the sources: {_utext(e)}") from None
+            raise DecoderError(f"x86 kprobe decoder: cannot read the sources: {unsupported_text(e)}") from None
         self.prog.word = bits  # sizeof(unsigned long) follows the kernel's word size
         self.notes: list[str] = []
         self.map = self._load_map()
@@ -387,7 +388,7 @@ class X86Decoder:
                 verdict = glue.failed(self, step)(out.value)
             except Unsupported as e:
                 return replace(base, decided_by=f"{name} could not be interpreted",
-                               unsupported=(_utext(e),), trace=tuple(trace),
+                               unsupported=(unsupported_text(e),), trace=tuple(trace),
                                evidence=self._evs([self._where(name)]))
             outcomes[name] = out
             trace.extend(str(s) for s in out.trace)
@@ -413,7 +414,7 @@ class X86Decoder:
             ev = self._assignment_line("prepare_emulation", op.name)
             return DecodeResult(self.arch, 0, 0, self.mode, ACCEPTED, how=EMULATED,
                                 decided_by=f"prepare_emulation: emulate_op = {op.name}",
-                                evidence=self._evs(([ev] if ev else []) + (_cases(emul) if emul else [])),
+                                evidence=self._evs(([ev] if ev else []) + (case_steps(emul) if emul else [])),
                                 trace=tuple(trace), notes=tuple(notes))
         return DecodeResult(self.arch, 0, 0, self.mode, ACCEPTED, how=SLOT,
                             decided_by="copied to a slot and single-stepped (no emulate_op)",
@@ -467,7 +468,7 @@ class X86Decoder:
         if not self.prog.has_function("prepare_singlestep"):
             raise Unsupported("function prepare_singlestep (not found in the tree)")
         for rp in self._return_paths("prepare_singlestep"):
-            errno = _errno_in(rp.value)
+            errno = errno_of(rp.value)
             taken = [g for g in rp.guards if g.holds]
             if not errno or not taken:
                 continue
@@ -533,7 +534,7 @@ class X86Decoder:
                 # `{ __XEN_EMULATE_PREFIX }` (a macro expanding to a comma list) counts as its items
                 values = [v & 0xFF for v in self.prog.array(name)]
             except Unsupported as e:
-                self.notes.append(f"emulate prefix {name}: {_utext(e)}")
+                self.notes.append(f"emulate prefix {name}: {unsupported_text(e)}")
                 continue
             if values:
                 out.append((bytes(values), self.prog.where(name)))
@@ -636,7 +637,7 @@ class _Glue:
             taken = [g for g in rp.guards if g.holds]
             text = " ".join(g.expr for g in taken)
             if "can_probe" in text:
-                self.eilseq = _errno_in(rp.value) or "EILSEQ"
+                self.eilseq = errno_of(rp.value) or "EILSEQ"
                 self.eilseq_ev = [rp.ev] + [g.ev for g in taken]
             elif taken and not any(r in text for r in self.RUNTIME):
                 unsupported.append(f"check `{text}` in arch_prepare_kprobe at {rp.ev}")
@@ -690,7 +691,7 @@ class _Glue:
                 raise Unsupported(f"{fn} returned {value!r}, not an integer")
             if not dec.prog.eval_expr(test, rp.ev.path, rp.ev.line, **{var: value}):
                 return None
-            return _errno_in(rp.value) or dec._errno_name(value), [rp.ev]
+            return errno_of(rp.value) or dec._errno_name(value), [rp.ev]
         return check
 
 
@@ -698,7 +699,7 @@ def _returns_or(prog: CProgram, name: str, unsupported: list) -> list:
     try:
         return _returns(prog, name)
     except Unsupported as e:
-        unsupported.append(_utext(e))
+        unsupported.append(unsupported_text(e))
         return []
 
 
@@ -709,19 +710,6 @@ def _returns(prog: CProgram, name: str):
         raise Unsupported(f"function {name} (not found in the tree)")
     return [rp for rp in prog.return_paths(name) if rp.ev.text.strip().startswith("return")
             or not rp.ev.text]
-
-
-def _errno_in(text: str) -> str:
-    m = re.search(r"-\s*(E[A-Z0-9]+)", text)
-    return m.group(1) if m else ""
-
-
-def _utext(e: Unsupported) -> str:
-    return f"{e.construct} at {e.path}:{e.line}" if e.path else e.construct
-
-
-def _cases(out: Outcome) -> list[Evidence]:
-    return [Evidence(s.path, s.line) for s in out.trace if s.kind == "case"]
 
 
 # ---------------------------------------------------------------------- struct insn

@@ -977,18 +977,8 @@ class _Interp:
                 cur = outer + conds.conds() if live else cur
                 continue
             guard_pending = False
-            if not live:
-                continue
-            if kind == "m":
-                self.macro_op(ln, a, b, path, cur)
-            elif kind == "d":
-                self.define(a, cur, path, ln)
-            elif kind == "u":
-                self.undef(a, cur)
-            elif kind == "i":
-                self.include(path, a, cur, ln)
-            elif kind == "e":
-                self.err(_Site(path, ln, cur), a)
+            if live:
+                self.effect(path, ln, kind, a, b, cur)
         self.errors += conds.errors
         if conds.frames and not (len(conds.frames) == 1 and guard):
             self.warnings.append(f"{path}:{ln}: unterminated #if")
@@ -1067,17 +1057,20 @@ class _Interp:
 
     def replay(self, path: str, effects: tuple, outer: tuple[str, ...]) -> None:
         for ln, kind, a, b, local in effects:
-            cur = outer + local if outer and local else (local or outer)
-            if kind == "d":
-                self.define(a, cur, path, ln)
-            elif kind == "m":
-                self.macro_op(ln, a, b, path, cur)
-            elif kind == "i":
-                self.include(path, a, cur, ln)
-            elif kind == "u":
-                self.undef(a, cur)
-            elif kind == "e":
-                self.err(_Site(path, ln, cur), a)
+            self.effect(path, ln, kind, a, b, outer + local if outer and local else (local or outer))
+
+    def effect(self, path: str, ln: int, kind: str, a, b, cur: tuple[str, ...]) -> None:
+        """Apply one live directive or macro op of a file (or of a header's replayed effects)."""
+        if kind == "d":
+            self.define(a, cur, path, ln)
+        elif kind == "m":
+            self.macro_op(ln, a, b, path, cur)
+        elif kind == "i":
+            self.include(path, a, cur, ln)
+        elif kind == "u":
+            self.undef(a, cur)
+        elif kind == "e":
+            self.err(_Site(path, ln, cur), a)
 
     def undef(self, name: str, cur: tuple[str, ...]) -> None:
         if not cur:

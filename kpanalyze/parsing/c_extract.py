@@ -967,13 +967,9 @@ class _Extractor:
                 # tree-sitter read `f` as the type and `(void)` as the declarator.
                 self._add_function(fd, ty, tname, body, None)
             return
-        if dtype == "function_declarator":  # the common shape, without the walk
-            ident = decl.child_by_field_name("declarator")
-            if ident is None or ident.type != "identifier":
-                ident, is_func = _declared_name(decl)
-                if ident is None or not is_func:
-                    return
-        else:
+        # the common shape (a function_declarator naming an identifier) needs no walk
+        ident = decl.child_by_field_name("declarator") if dtype == "function_declarator" else None
+        if ident is None or ident.type != "identifier":
             ident, is_func = _declared_name(decl)
             if ident is None or not is_func:
                 return
@@ -1034,7 +1030,7 @@ class _Extractor:
             if is_macro_name(mname) or mname in REGISTRATION_MACROS:
                 d = decls[0]
                 self.uses.append((decl.start_byte, mname, ty.start_point[0] + 1,
-                                  split_args(data[d.start_byte + 1:d.end_byte - 1].decode("utf-8", "replace")), True))
+                                  _macro_use_args(data, d), True))
                 return
         for d in decls:
             ident, is_func = _declared_name(d)

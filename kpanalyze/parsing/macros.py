@@ -97,7 +97,8 @@ def pick_defs(name: str, defs: Mapping[str, list[MacroDef]], use_path: str,
         elif r == best_rank:
             best.append(d)
     if best_rank is not None and best_rank >= 4 and len({d.path for d in best}) > 1:
-        best = [d for d in best if d.path == min(d.path for d in best)]  # stable choice
+        first = min(d.path for d in best)
+        best = [d for d in best if d.path == first]  # stable choice
     return best
 
 

@@ -56,14 +56,11 @@ def object_macros(path: str, data: bytes, wanted: set[str] | None = None) -> lis
                 skip = [n for n in (alt, child.child_by_field_name("condition"),
                                     child.child_by_field_name("name")) if n is not None]
                 for sub in child.named_children:
-                    if any(sub == n for n in skip):
-                        continue
-                    walk_one(sub, body_conds)
+                    if sub not in skip:
+                        walk_one(sub, body_conds)
                 if alt is not None:
-                    if alt.type == "preproc_else":
-                        walk(alt, conds + (f"!({cond})",))
-                    else:
-                        walk(_Wrap(alt), conds + (f"!({cond})",))
+                    # #else: its children; #elif: the node itself, a conditional of its own
+                    (walk if alt.type == "preproc_else" else walk_one)(alt, conds + (f"!({cond})",))
             elif t in ("translation_unit", "preproc_else"):
                 walk(child, conds)
 

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from ..decoders.base import DecodeResult, RuleEntry
 from ..verdict import CheckResult
+from .text import status_label
 
 DECODE_SCHEMA = "kpanalyze.decode/1"
 RULES_SCHEMA = "kpanalyze.rules/1"
@@ -84,8 +85,7 @@ def offsets_text(result: CheckResult) -> str:
         if i is None:
             out.append(f"{v.point}: {v.status}{why}")
             continue
-        status = v.status + (f" ({v.expected_errno})" if v.expected_errno else "")
-        out.append(f"+{i.offset:<6x} {i.bytes:<20} {i.mnemonic:<36} {status}{why}")
+        out.append(f"+{i.offset:<6x} {i.bytes:<20} {i.mnemonic:<36} {status_label(v)}{why}")
     return "\n".join(out) + "\n"
 
 

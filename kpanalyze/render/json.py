@@ -10,7 +10,8 @@ import json
 from typing import Sequence
 
 from ..reasons import ReasonKind
-from ..verdict import STATUSES, BlacklistEntry, CheckResult
+from ..verdict import BlacklistEntry, CheckResult
+from .text import status_counts
 
 CHECK_SCHEMA = "kpanalyze.check/1"
 BLACKLIST_SCHEMA = "kpanalyze.blacklist/1"
@@ -24,16 +25,13 @@ def _dump(doc: dict) -> str:
 
 def check_document(result: CheckResult, *, only_problems: bool = False) -> dict:
     """``summary`` counts every verdict of the run, also those ``only_problems`` drops."""
-    summary = dict.fromkeys(STATUSES, 0)
-    for v in result.verdicts:
-        summary[v.status] = summary.get(v.status, 0) + 1
     return {
         "schema": CHECK_SCHEMA,
         "kernel": result.kernel,
         "kernel_version": result.kernel_version,
         "config": result.config,
         "verdicts": [v.to_dict() for v in result.verdicts if not (only_problems and v.ok)],
-        "summary": summary,
+        "summary": status_counts(result.verdicts),
         "warnings": list(result.warnings),
     }
 

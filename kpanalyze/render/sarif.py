@@ -236,12 +236,13 @@ def _problem_rule(code: str) -> dict:
 def problem_object(p, *, root=None) -> dict:
     """A scan problem (unreadable file, malformed probe spec, bad suppression) as a result."""
     region = _region(p.line, p.col) if p.line else None
-    key = "\0".join([f"scan-{p.code}", origin_artifact(p.path, root)["uri"], p.message])
+    artifact = origin_artifact(p.path, root)
+    key = "\0".join([f"scan-{p.code}", artifact["uri"], p.message])
     return {
         "ruleId": f"scan-{p.code}",
         "level": p.severity if p.severity in ("error", "warning", "note") else "warning",
         "message": {"text": p.message},
-        "locations": [_physical(origin_artifact(p.path, root), region)],
+        "locations": [_physical(artifact, region)],
         "partialFingerprints": {FINGERPRINT_KEY: hashlib.sha256(key.encode()).hexdigest()[:32]},
     }
 

@@ -180,6 +180,8 @@ def _details_text(v: Verdict):
         extra.append(("depends on config: give --config to decide", "yellow"))
     if v.definition is not None:
         extra.append((f"defined at {v.definition}", "dim"))
+    if v.instruction is not None:
+        extra.append((f"instruction: {insn_text(v.instruction)}", "dim"))
     for text, style in extra:
         if t.plain:
             t.append("\n")

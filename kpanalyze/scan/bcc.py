@@ -81,15 +81,14 @@ def _attach(path: str, data: bytes, name: str, call, args, out: FileScan) -> Non
     offset = _int(given.get("event_off")) or 0
     event, regex = given.get("event"), given.get("event_re")
     whole = one_line(text(call))
-    if regex is not None and string_value(regex):
-        value = string_value(regex)
+    value = string_value(regex)  # None when no event_re is given
+    if value:
+        line, col = position(data, regex)
         try:
             re.compile(value)
         except re.error as e:
-            line, col = position(data, regex)
             out.problems.append(Problem(path, line, col, "warning", "syntax", f"event_re {value!r}: {e}"))
             return
-        line, col = position(data, regex)
         out.findings.append(Finding(Origin(path, line, col, whole, "bcc"), value, kind, "tracefs", 0, REGEX))
         return
     if event is None:

@@ -19,7 +19,7 @@ import re
 
 from ..verdict import Origin
 from .grammars import captures, one_line, position, query, text
-from .model import GLOB, NAME, SYSCALL, Finding, FileScan
+from .model import GLOB, NAME, SYSCALL, Finding, FileScan, Problem
 
 _QUERY = """
 (call_expression function: (identifier) @fn arguments: (argument_list) @args) @call
@@ -84,7 +84,7 @@ def parse_section(sec: str):
 
 
 def extract(path: str, data: bytes, root, out: FileScan) -> None:
-    from .clang import int_value, problem, string_value
+    from .clang import problem, string_value
 
     caps = captures(query("c", _QUERY), root)
     calls = list(zip(caps.get("call", []), caps.get("fn", []), caps.get("args", [])))
@@ -115,7 +115,7 @@ def extract(path: str, data: bytes, root, out: FileScan) -> None:
             out.findings.append(Finding(Origin(path, line, col, one_line(text(call)), "bpf-c"),
                                         target, kind, "tracefs", offset, match))
         elif name in ATTACH:
-            _attach(path, data, name, call, _args(args), opts, out, string_value, int_value)
+            _attach(path, data, name, call, _args(args), opts, out, string_value)
     for err in caps.get("error", []):
         for m in _SEC_IN_TEXT.finditer(err.text):
             at = err.start_byte + m.start()
@@ -158,7 +158,7 @@ def _opts_of(node, opts: dict[str, str]) -> tuple[bool | None, int]:
     return retprobe, int(off.group(1), 0) if off else 0
 
 
-def _attach(path, data, name, call, a, opts, out: FileScan, string_value, int_value) -> None:
+def _attach(path, data, name, call, a, opts, out: FileScan, string_value) -> None:
     if name == "bpf_program__attach_kprobe":
         if len(a) < 3:
             return
@@ -188,7 +188,5 @@ def _attach(path, data, name, call, a, opts, out: FileScan, string_value, int_va
 
 
 def _bad_name(path, data, node, fn, value):
-    from .model import Problem
-
     line, col = position(data, node)
     return Problem(path, line, col, "warning", "syntax", f"{fn}: {value!r} is not a function name: skipped")

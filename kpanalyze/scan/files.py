@@ -116,16 +116,10 @@ class Globs:
 
 # -- paths ------------------------------------------------------------------------------------
 
-def shown_path(p: Path, cwd: Path) -> str:
+def shown_path(p: Path, base: Path) -> str:
+    """`p` relative to `base` ('/'-separated), or as given when it is not under `base`."""
     try:
-        return p.relative_to(cwd).as_posix()
-    except ValueError:
-        return p.as_posix()
-
-
-def _rel(p: Path, root: Path) -> str:
-    try:
-        return p.relative_to(root).as_posix()
+        return p.relative_to(base).as_posix()
     except ValueError:
         return p.as_posix()
 
@@ -149,7 +143,7 @@ def gather(paths: list[str], *, root: Path, include: Globs, exclude: Globs, cwd:
         if key in seen:
             return
         seen.add(key)
-        shown, rel = shown_path(ap, cwd), _rel(ap, root)
+        shown, rel = shown_path(ap, cwd), shown_path(ap, root)
         if exclude and exclude.match(rel):
             return
         fmt = format_of(p.name)
@@ -266,7 +260,7 @@ def gather_staged(paths: list[str], *, root: Path, include: Globs, exclude: Glob
         ap = _absolute(top / name)
         if wanted and not any(ap == w or w in ap.parents for w in wanted):
             continue
-        rel, shown = _rel(ap, root), shown_path(ap, cwd)
+        rel, shown = shown_path(ap, root), shown_path(ap, cwd)
         if exclude and exclude.match(rel):
             continue
         if modes.get(name, "100644") == "120000":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Parser, Query
 
 from .. import tsparse
 
@@ -25,8 +25,9 @@ def _python_parser() -> Parser:
     return Parser(python_language())
 
 
-def parse_c(data: bytes):
-    return tsparse.parse_c(data)
+parse_c = tsparse.parse_c
+captures = tsparse.captures  # {capture: [nodes]}, each list in document order
+text = tsparse.text
 
 
 def parse_python(data: bytes):
@@ -38,16 +39,6 @@ def query(lang: str, source: str) -> Query:
     """Compile a query once per process ("c" or "python")."""
     language = tsparse.c_language() if lang == "c" else python_language()
     return Query(language, source)
-
-
-def captures(q: Query, node: Node) -> dict[str, list[Node]]:
-    """{capture: [nodes]}, each list in document order."""
-    out = QueryCursor(q).captures(node)
-    return {k: sorted(v, key=lambda n: n.start_byte) for k, v in out.items()}
-
-
-def text(node: Node) -> str:
-    return node.text.decode("utf-8", "replace")
 
 
 def position(data: bytes, node_or_byte) -> tuple[int, int]:
@@ -78,4 +69,4 @@ def literal_text(node, literal: str) -> str | None:
         return None if any(p is None for p in parts) else "".join(parts)
     if node.type != literal or any(c.type == "interpolation" for c in node.named_children):
         return None
-    return "".join(tsparse.text(c) for c in node.named_children if c.type in ("string_content", "escape_sequence"))
+    return "".join(text(c) for c in node.named_children if c.type in ("string_content", "escape_sequence"))

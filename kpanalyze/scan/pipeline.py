@@ -17,7 +17,7 @@ from typing import Sequence
 from ..errors import InputError
 from ..verdict import BLOCKED, MISSING, PROBEABLE, UNCERTAIN, ProbePoint, Reason, Verdict
 from . import files, project, suppress
-from .model import SYSCALL, Expansion, FileScan, Finding, Problem, ScanResult
+from .model import REGEX, SYSCALL, Expansion, FileScan, Finding, Problem, ScanResult
 from .patterns import NameSource, syscall_symbol
 
 _RANK = {"error": 0, "warning": 1, "note": 2, "off": 3}
@@ -251,11 +251,10 @@ def _pattern_entries(f: Finding, arch: str, via: str, names: list[str], got: dic
     attached), then one per matched name the kernel would refuse."""
     verdicts = [got[(ProbePoint(n), f.kind, via)] for n in names]
     counts = Counter(v.status for v in verdicts)
-    result.expansions.append(Expansion(f.origin, f.target, arch, f.kind, len(names),
-                                       tuple((s, counts[s]) for s in (PROBEABLE, BLOCKED, UNCERTAIN, MISSING)
-                                             if counts[s])))
-    how = "regex" if f.match == "regex" else "pattern"
-    summary = ", ".join(f"{counts[s]} {s}" for s in (PROBEABLE, BLOCKED, UNCERTAIN, MISSING) if counts[s])
+    nonzero = tuple((s, counts[s]) for s in (PROBEABLE, BLOCKED, UNCERTAIN, MISSING) if counts[s])
+    result.expansions.append(Expansion(f.origin, f.target, arch, f.kind, len(names), nonzero))
+    how = "regex" if f.match == REGEX else "pattern"
+    summary = ", ".join(f"{n} {s}" for s, n in nonzero)
     usable = sum(1 for v in verdicts if _usable(v))
     refused = [v for v in verdicts if _refused(v)]
     if not names:

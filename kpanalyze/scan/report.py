@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import re
 
-from ..render.text import detail_lines, status_label
-from ..verdict import STATUSES, Verdict
+from ..render.text import detail_lines, status_counts, status_label
+from ..verdict import Verdict
 from .model import ScanResult
 from .suppress import verdict_ids
 
@@ -124,16 +124,14 @@ def summary_line(result: ScanResult) -> str:
              + (f" ({result.files_skipped} skipped)" if result.files_skipped else "")]
     nf = len(result.findings)
     parts.append(f"{nf} probe point{'s' if nf != 1 else ''}")
-    counts = {s: 0 for s in STATUSES}
-    for v in result.verdicts:
-        counts[v.status] += 1
+    counts = status_counts(result.verdicts)
     nv = len(result.verdicts)
     verdicts = f"{nv} verdict{'s' if nv != 1 else ''}"
     if nv:
         verdicts += " (" + ", ".join(f"{c} {s}" for s, c in counts.items() if c) + ")"
     parts.append(verdicts)
-    tail = [f"{result.count(level)} {level}{'s' if result.count(level) != 1 else ''}"
-            for level in ("error", "warning", "note") if result.count(level)]
+    by_level = {level: result.count(level) for level in ("error", "warning", "note")}
+    tail = [f"{n} {level}{'s' if n != 1 else ''}" for level, n in by_level.items() if n]
     if result.suppressed:
         tail.append(f"{len(result.suppressed)} suppressed")
     return "kpanalyze: " + ", ".join(parts) + (": " + ", ".join(tail) if tail else ": no problems")

@@ -75,15 +75,14 @@ def verdict_ids(v: Verdict) -> tuple[str, ...]:
 
 def apply(v: Verdict, sups: list[Suppression]) -> bool:
     """Mark the ids `sups` name that this verdict has; True when they cover all of them."""
-    ids = verdict_ids(v)
+    ids = set(verdict_ids(v))
     if not ids or not sups:
         return False
     named = set()
     for s in sups:
-        hit = set(s.ids) & set(ids)
-        s.used |= hit
-        named |= set(s.ids)
-    return set(ids) <= named
+        s.used |= ids.intersection(s.ids)
+        named.update(s.ids)
+    return ids <= named
 
 
 def unused(sups: list[Suppression], covered_lines: set[int]) -> list[Problem]:

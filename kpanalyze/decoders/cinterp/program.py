@@ -51,6 +51,7 @@ class CProgram(SourceLoader, TypeNames, StaticPaths):
         self._array_values: dict[str, Array] = {}
         self._const_cache: dict[str, int] = {}
         self._file_lines: dict[str, list[str]] = {}
+        self._pred_cache: dict[tuple[str, tuple[str, ...]], Callable[..., Any]] = {}
         for k, v in (types or {}).items():
             self.typedefs[k] = self._basic_type(v) or ANY
 
@@ -171,7 +172,7 @@ class CProgram(SourceLoader, TypeNames, StaticPaths):
         """Compile an expression text once; returns f(*values) binding `variables` in order
         (for evaluating many candidate encodings against one condition)."""
         key = (text, tuple(variables))
-        cache = self.__dict__.setdefault("_pred_cache", {})
+        cache = self._pred_cache
         hit = cache.get(key)
         if hit is None:
             node, unit = self._parse_expr(text, "<expr>", 0)

@@ -584,7 +584,6 @@ def x86_map(real_facts, debian_config):
     bm = BuildMap(real_facts, "x86", config)
     elapsed = time.perf_counter() - start
     print(f"\nBuildMap x86_64: {elapsed:.2f} s")
-    assert elapsed < 2.0  # typically 0.2-0.4 s; slack for a loaded machine
     return bm
 
 
@@ -653,10 +652,8 @@ def test_real_arm64(real_facts, debian_config):
 
 
 @pytest.mark.kernel
-def test_real_without_config_is_fast_and_unknown(real_facts):
-    start = time.perf_counter()
+def test_real_without_config_is_unknown(real_facts):
     bm = BuildMap(real_facts, "riscv", None)
-    assert time.perf_counter() - start < 2.0
     assert bm.status("kernel/kprobes.c").state == "unknown"
     assert bm.status("kernel/fork.c").state == "y"
     assert bm.status("arch/riscv/kernel/probes/kprobes.c").state == "unknown"

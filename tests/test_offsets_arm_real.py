@@ -569,7 +569,6 @@ def test_offsets_agree_with_an_independent_oracle(binary, arch):
         assert sites <= {("bug-site", "udf #0x12"), ("jump-label-site", "nop"), ("jump-label-site", "b"),
                          ("ftrace-site", "bl")}
         assert "extable-site" not in fig.reasons  # arm's arch_prepare_kprobe has no extable check
-    assert fig.seconds < 60
 
 
 def test_arm64_atomic_window(binary):
